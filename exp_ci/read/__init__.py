@@ -1,0 +1,1 @@
+"""Reading experiments: which files a commit declares, and the values in them."""

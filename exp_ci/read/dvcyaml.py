@@ -1,0 +1,148 @@
+"""Which params and metrics files a commit declares, from its `dvc.yaml` files (pure).
+
+Follows DVC 3: stage `params:` entries are keys of the stage's `params.yaml` or
+`{file: [keys]}` (an empty list tracks the whole file); top-level `params:` and
+`metrics:` list whole files; stage outputs under `metrics:` are metrics files. Paths are
+relative to the `dvc.yaml` folder (and a stage's `wdir`). Across all files, a params file
+tracked whole anywhere is read whole, and the root `params.yaml` is always read whole.
+Templated entries (`${...}`) are skipped: resolving DVC's templating is out of scope.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+DEFAULT_PARAMS_FILE = "params.yaml"
+
+
+class DvcYamlError(ValueError):
+    """A `dvc.yaml` whose structure DVC would reject."""
+
+
+@dataclass(frozen=True)
+class CachedOut:
+    """An output DVC caches: where its content lives in the cache, by hash."""
+
+    md5: str
+    legacy_layout: bool  # DVC 2 entries (no `hash: md5`) live at cache/ab/cdef, not files/md5/
+
+
+def _join(folder: str, *parts: str) -> str:
+    return posixpath.normpath(posixpath.join(folder, *parts))
+
+
+def _is_templated(value: Any) -> bool:
+    return isinstance(value, str) and "${" in value
+
+
+def _stage_bodies(stages: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
+    for body in stages.values():
+        if not isinstance(body, Mapping):
+            continue
+        if "do" in body and isinstance(body["do"], Mapping):  # foreach / matrix stages
+            yield body["do"]
+        else:
+            yield body
+
+
+def declared_files(
+    document: Any, dvc_yaml_path: str
+) -> tuple[list[dict[str, list[str]]], list[str]]:
+    """Params entries (one dict per stage or top-level file) and metrics paths of one dvc.yaml."""
+    if not isinstance(document, Mapping):
+        raise DvcYamlError(f"{dvc_yaml_path}: expected a mapping with `stages:`")
+    folder = posixpath.dirname(dvc_yaml_path)
+    params: list[dict[str, list[str]]] = []
+    metrics: list[str] = []
+
+    stages = document.get("stages") or {}
+    if not isinstance(stages, Mapping):
+        raise DvcYamlError(f"{dvc_yaml_path}: `stages` must be a mapping of stage names")
+    for body in _stage_bodies(stages):
+        wdir = body.get("wdir") or "."
+        if _is_templated(wdir):
+            continue
+        stage_params = body.get("params") or []
+        if not isinstance(stage_params, list):
+            raise DvcYamlError(f"{dvc_yaml_path}: stage `params` must be a list")
+        for entry in stage_params:
+            params.append(_stage_params_entry(entry, folder, str(wdir), dvc_yaml_path))
+        for entry in body.get("metrics") or []:
+            path = next(iter(entry)) if isinstance(entry, Mapping) and entry else entry
+            if isinstance(path, str) and not _is_templated(path):
+                metrics.append(_join(folder, str(wdir), path))
+
+    for entry in document.get("params") or []:
+        if isinstance(entry, str) and not _is_templated(entry):
+            params.append({_join(folder, entry): []})
+    for entry in document.get("metrics") or []:
+        if isinstance(entry, str) and not _is_templated(entry):
+            metrics.append(_join(folder, entry))
+    return params, metrics
+
+
+def _stage_params_entry(entry: Any, folder: str, wdir: str, where: str) -> dict[str, list[str]]:
+    if isinstance(entry, str):
+        return {_join(folder, wdir, DEFAULT_PARAMS_FILE): [] if _is_templated(entry) else [entry]}
+    if isinstance(entry, Mapping):
+        result: dict[str, list[str]] = {}
+        for file, keys in entry.items():
+            if _is_templated(file):
+                continue
+            if keys is None:
+                keys = []
+            if not isinstance(keys, list):
+                raise DvcYamlError(
+                    f"{where}: params of '{file}' must be a list of keys, got {type(keys).__name__}"
+                )
+            result[_join(folder, wdir, str(file))] = [str(k) for k in keys if not _is_templated(k)]
+        return result
+    raise DvcYamlError(f"{where}: a stage `params` entry must be a key or a mapping")
+
+
+def merge_params(entries: Iterable[dict[str, list[str]]]) -> dict[str, list[str]]:
+    """DVC's merge: a file tracked whole anywhere is read whole; otherwise keys accumulate."""
+    entries = list(entries)
+    whole = {file for entry in entries for file, keys in entry.items() if not keys}
+    merged: dict[str, list[str]] = {}
+    for entry in entries:
+        for file, keys in entry.items():
+            if file in whole:
+                merged[file] = []
+            else:
+                merged.setdefault(file, []).extend(k for k in keys if k not in merged[file])
+    return merged
+
+
+def cached_outputs(
+    lock_document: Any, dvc_lock_path: str, stage_wdirs: Mapping[str, str]
+) -> dict[str, CachedOut]:
+    """Repo-relative path -> cache entry, for each output recorded in one dvc.lock."""
+    if not isinstance(lock_document, Mapping):
+        return {}
+    folder = posixpath.dirname(dvc_lock_path)
+    outputs: dict[str, CachedOut] = {}
+    for name, stage in (lock_document.get("stages") or {}).items():
+        if not isinstance(stage, Mapping):
+            continue
+        wdir = stage_wdirs.get(str(name).split("@")[0], ".")
+        for out in stage.get("outs") or []:
+            if not isinstance(out, Mapping) or not isinstance(out.get("md5"), str):
+                continue
+            outputs[_join(folder, wdir, str(out.get("path")))] = CachedOut(
+                md5=out["md5"], legacy_layout=out.get("hash") != "md5"
+            )
+    return outputs
+
+
+def stage_wdirs(document: Any) -> dict[str, str]:
+    if not isinstance(document, Mapping) or not isinstance(document.get("stages"), Mapping):
+        return {}
+    return {
+        str(name): str(body.get("wdir") or ".")
+        for name, body in document["stages"].items()
+        if isinstance(body, Mapping)
+    }

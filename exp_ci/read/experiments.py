@@ -1,0 +1,222 @@
+"""Experiments and their baselines, read straight from Git objects.
+
+This is the one path by which every command reads experiments. It gives the same values
+as `dvc exp show --json` (tests compare them value for value) without DVC's per-revision
+repository setup: each distinct tree, `dvc.yaml` and params/metrics blob is read and
+parsed once, however many experiments share it.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from exp_ci.adapters.dvc import LocalCache, is_dvc_project
+from exp_ci.adapters.git import CommitInfo, GitRepository
+from exp_ci.errors import UserError
+from exp_ci.model import Baseline, Experiment, FileValues
+from exp_ci.read.dvcyaml import (
+    DEFAULT_PARAMS_FILE,
+    CachedOut,
+    DvcYamlError,
+    cached_outputs,
+    declared_files,
+    merge_params,
+    stage_wdirs,
+)
+from exp_ci.read.formats import FileFormatError, parse_file, read_metrics, read_params
+
+SKIPPED_FOLDERS = frozenset({".git", ".dvc"})
+
+
+@dataclass(frozen=True)
+class CommitData:
+    params: dict[str, FileValues] = field(default_factory=dict)
+    metrics: dict[str, FileValues] = field(default_factory=dict)
+    error: str | None = None
+
+
+class ExperimentReader:
+    """Reads params and metrics of commits, memoising everything content-addressed."""
+
+    def __init__(self, git: GitRepository, cache: LocalCache) -> None:
+        self._git = git
+        self._cache = cache
+        self._by_tree: dict[str, CommitData] = {}
+        self._dvcyaml_paths: dict[str, tuple[str, ...]] = {}
+        self._documents: dict[tuple[str, str], Any] = {}
+        self._values: dict[tuple[str, str, str, tuple[str, ...]], FileValues] = {}
+
+    def read_commit(self, tree: str) -> CommitData:
+        data = self._by_tree.get(tree)
+        if data is None:
+            data = self._read_tree(tree)
+            self._by_tree[tree] = data
+        return data
+
+    def _read_tree(self, tree: str) -> CommitData:
+        entries: list[dict[str, list[str]]] = []
+        metrics_paths: list[str] = []
+        outputs: dict[str, CachedOut] = {}
+        try:
+            for path in self._find_dvcyaml(tree, ""):
+                document = self._document(tree, path)
+                params, metrics = declared_files(document, path)
+                entries.extend(params)
+                metrics_paths.extend(metrics)
+                lock_path = posixpath.join(posixpath.dirname(path), "dvc.lock")
+                if metrics and self._git.lookup(tree, lock_path):
+                    lock = self._document(tree, lock_path)
+                    outputs.update(cached_outputs(lock, lock_path, stage_wdirs(document)))
+        except (DvcYamlError, FileFormatError) as error:
+            return CommitData(error=str(error))
+        if self._git.lookup(tree, DEFAULT_PARAMS_FILE):
+            entries.append({DEFAULT_PARAMS_FILE: []})
+
+        params: dict[str, FileValues] = {}
+        for path, keys in merge_params(entries).items():
+            for file in self._expand(tree, path):
+                params[file] = self._values_of(tree, file, "params", tuple(keys), outputs)
+        metrics: dict[str, FileValues] = {}
+        for path in dict.fromkeys(metrics_paths):
+            for file in self._expand(tree, path):
+                metrics[file] = self._values_of(tree, file, "metrics", (), outputs)
+        return CommitData(params, metrics)
+
+    def _find_dvcyaml(self, tree: str, prefix: str) -> tuple[str, ...]:
+        """Paths of every dvc.yaml in a tree, memoised per subtree."""
+        found = self._dvcyaml_paths.get(tree)
+        if found is None:
+            relative: list[str] = []
+            for entry in self._git.tree(tree):
+                if entry.is_tree and entry.name not in SKIPPED_FOLDERS:
+                    relative.extend(f"{entry.name}/{p}" for p in self._find_dvcyaml(entry.sha, ""))
+                elif not entry.is_tree and entry.name == "dvc.yaml":
+                    relative.append(entry.name)
+            found = self._dvcyaml_paths[tree] = tuple(sorted(relative, key=_dvcyaml_order))
+        return tuple(f"{prefix}{p}" for p in found)
+
+    def _document(self, tree: str, path: str) -> Any:
+        entry = self._git.lookup(tree, path)
+        if entry is None:
+            return None
+        key = (entry.sha, path)
+        if key not in self._documents:
+            try:
+                self._documents[key] = parse_file(path, self._git.blob(entry.sha))
+            except FileFormatError as error:
+                self._documents[key] = error
+        document = self._documents[key]
+        if isinstance(document, FileFormatError):
+            raise document
+        return document
+
+    def _expand(self, tree: str, path: str) -> list[str]:
+        entry = self._git.lookup(tree, path)
+        if entry is not None and entry.is_tree:
+            return self._git.files_below(entry.sha, path)
+        return [path]
+
+    def _values_of(
+        self,
+        tree: str,
+        path: str,
+        kind: str,
+        keys: tuple[str, ...],
+        outputs: dict[str, CachedOut],
+    ) -> FileValues:
+        entry = self._git.lookup(tree, path)
+        if entry is not None:
+            memo_key = (entry.sha, path, kind, keys)
+            if memo_key not in self._values:
+                self._values[memo_key] = _parse(path, kind, keys, self._git.blob(entry.sha))
+            return self._values[memo_key]
+        out = outputs.get(path)
+        if out is None:
+            return FileValues(path, error=f"{path} is not in this commit")
+        content = self._cache.read(out)
+        if content is None:
+            return FileValues(
+                path,
+                error=f"{path} is only in the DVC cache (md5 {out.md5}), not in the local one; "
+                f"`dvc pull {path}` brings it",
+            )
+        return _parse(path, kind, keys, content)
+
+
+def _parse(path: str, kind: str, keys: tuple[str, ...], content: bytes) -> FileValues:
+    try:
+        if kind == "metrics":
+            return FileValues(path, data=read_metrics(path, content))
+        return FileValues(path, data=read_params(path, content, keys))
+    except FileFormatError as error:
+        return FileValues(path, error=str(error))
+
+
+def _dvcyaml_order(path: str) -> tuple[int, str]:
+    """The root dvc.yaml first, then subfolders in path order."""
+    return (path.count("/"), path)
+
+
+def open_project(path: Path) -> GitRepository:
+    """The Git repository at `path`, checked to be a DVC project at its top level."""
+    git = GitRepository(path)
+    if not is_dvc_project(git.root):
+        git.close()
+        raise UserError(
+            f"{git.root} is a Git repository but not a DVC project (no .dvc folder at its "
+            "top level). Run `dvc init` there, or pass the project with -C PATH."
+        )
+    return git
+
+
+def read_baselines(
+    git: GitRepository,
+    revs: Iterable[str] = (),
+    all_baselines: bool = False,
+) -> list[Baseline]:
+    """The requested baselines (default HEAD) with their experiments, newest first."""
+    refs = git.experiment_refs()
+    head = git.resolve_commit("HEAD")
+    if all_baselines:
+        wanted = list(dict.fromkeys([r.baseline for r in refs]))
+    else:
+        wanted = list(dict.fromkeys(git.resolve_commit(rev) for rev in (list(revs) or ["HEAD"])))
+    commits = git.commits(wanted)
+    if all_baselines:
+        wanted.sort(key=lambda sha: (sha != head, -commits[sha].created.timestamp(), sha))
+    names = git.names_of_commits()
+    reader = ExperimentReader(git, LocalCache(git.root))
+
+    by_baseline: dict[str, list[Experiment]] = {sha: [] for sha in wanted}
+    for ref in refs:
+        if ref.baseline in by_baseline:
+            by_baseline[ref.baseline].append(
+                _experiment(reader, ref.commit, ref.baseline, ref.name, ref.ref)
+            )
+    baselines = []
+    for sha in wanted:
+        experiments = sorted(by_baseline[sha], key=lambda e: (e.created, e.rev), reverse=True)
+        commit = _experiment(reader, commits[sha], sha, names.get(sha), None)
+        baselines.append(Baseline(commit, tuple(experiments)))
+    return baselines
+
+
+def _experiment(
+    reader: ExperimentReader, commit: CommitInfo, baseline: str, name: str | None, ref: str | None
+) -> Experiment:
+    data = reader.read_commit(commit.tree)
+    return Experiment(
+        rev=commit.sha,
+        baseline_rev=baseline,
+        name=name,
+        created=commit.created,
+        params=data.params,
+        metrics=data.metrics,
+        ref=ref,
+        state="success" if data.error is None else "error",
+        error=data.error,
+    )

@@ -1,0 +1,98 @@
+"""Parse params and metrics files exactly as DVC does.
+
+DVC picks a parser by suffix (`.json`, `.toml`, `.py`, anything else is YAML 1.2 via
+ruamel) and keeps only scalar metric values. We call DVC's own parsers rather than
+PyYAML/json/tomllib of our own: YAML 1.1 and 1.2 disagree on values such as `1e-3`,
+`yes` and `0o10`, and the promise of exp-ci is "the same values as `dvc exp show`".
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+
+class FileFormatError(ValueError):
+    """A params or metrics file whose content does not parse."""
+
+
+def parse_file(path: str, content: bytes) -> Any:
+    """Parse one file's bytes with the parser DVC chooses for its suffix."""
+    from dvc.utils.serialize import PARSERS
+
+    suffix = posixpath.splitext(path)[1].lower()
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise FileFormatError(f"{path} is not UTF-8 text ({error.reason})") from None
+    try:
+        return PARSERS[suffix](text, path)
+    except Exception as error:
+        cause = error.__cause__ or error.__context__ or error
+        detail = str(cause).strip().replace("\n", " ")
+        raise FileFormatError(f"{path} does not parse: {detail}") from None
+
+
+def extract_metrics(value: Any) -> Any:
+    """Keep what DVC keeps of a metrics file: numbers, strings and dicts of them."""
+    if isinstance(value, (int, float, str)):
+        return value
+    if not isinstance(value, Mapping):
+        return None
+    kept = {}
+    for key, item in value.items():
+        extracted = extract_metrics(item)
+        if extracted not in (None, {}):
+            kept[key] = extracted
+    return kept
+
+
+def read_metrics(path: str, content: bytes) -> dict[str, Any]:
+    value = extract_metrics(parse_file(path, content))
+    return value or {}
+
+
+def read_params(path: str, content: bytes, keys: Sequence[str]) -> Any:
+    """The whole params file, or only the dotted `keys` a stage tracks (DVC's dpath merge)."""
+    data = parse_file(path, content)
+    if not keys:
+        return data
+    return select_keys(data, keys)
+
+
+def select_keys(data: Any, keys: Sequence[str]) -> dict[str, Any]:
+    selected: dict[str, Any] = {}
+    for key in dict.fromkeys(keys):
+        parts = key.split(".")
+        node = data
+        for part in parts:
+            if isinstance(node, Mapping) and part in node:
+                node = node[part]
+            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            else:
+                break
+        else:
+            _set_nested(selected, parts, node)
+    return selected
+
+
+def _set_nested(target: dict[str, Any], parts: list[str], value: Any) -> None:
+    for part in parts[:-1]:
+        target = target.setdefault(part, {})
+    target[parts[-1]] = value
+
+
+def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    """Dotted keys for nested dicts, as `dvc exp show` names its columns; lists stay whole."""
+    if not isinstance(data, Mapping):
+        return {prefix: data} if prefix else {}
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, Mapping) and value:
+            flat.update(flatten(value, name))
+        else:
+            flat[name] = value
+    return flat
