@@ -1,0 +1,75 @@
+"""The `exp-ci` command line: build the parsers, then dispatch in one flat block.
+
+Command modules are imported only when their subcommand runs, so `exp-ci --help` and the
+hooks start without importing DVC, GitPython or PyGithub.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from collections.abc import Sequence
+
+from exp_ci import __version__
+from exp_ci.errors import run_guarded
+
+COMMANDS = {
+    "show": "comparison table of experiments (md, plain, json, csv)",
+    "best": "the winning experiment(s) by a metric",
+}
+
+DESCRIPTION = """\
+Run DVC experiments in CI, compare them where you review code, keep the winners.
+
+Experiments are read straight from Git (refs/exps/...) and give the same values as
+`dvc exp show`. Exit codes: 0 done, 1 a check said no, 2 the input or environment is
+wrong (the message says how to fix it).
+"""
+
+
+def _common_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-C",
+        "--repo",
+        default=".",
+        metavar="PATH",
+        help="the DVC project (a Git repository) to work in (default: the current folder)",
+    )
+    loudness = common.add_mutually_exclusive_group()
+    loudness.add_argument(
+        "-v", "--verbose", action="store_true", help="say more; show tracebacks of internal errors"
+    )
+    loudness.add_argument("-q", "--quiet", action="store_true", help="print only the result")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="exp-ci",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"exp-ci {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    common = _common_options()
+    for name, summary in COMMANDS.items():
+        module = _command_module(name)
+        sub = subparsers.add_parser(
+            name,
+            parents=[common],
+            help=summary,
+            description=(module.__doc__ or summary).strip(),
+        )
+        module.add_arguments(sub)
+    return parser
+
+
+def _command_module(name: str):
+    return importlib.import_module(f"exp_ci.commands.{name}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    module = _command_module(args.command)
+    return run_guarded(lambda: module.run(module.options_from_args(args)), verbose=args.verbose)

@@ -1,0 +1,123 @@
+"""What several commands share: reading the project, its settings, and table options."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from exp_ci.config import Settings, load_settings
+from exp_ci.errors import UserError
+from exp_ci.model import Baseline, Direction, MetricSpec
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which baselines to read: HEAD by default, `--rev` ones, or all (`-A`)."""
+
+    repo: Path
+    revs: tuple[str, ...] = ()
+    all_baselines: bool = False
+
+
+def positive_int(text: str) -> int:
+    """argparse type for counts: a clear message (and exit 2) for 0, negatives and words."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
+def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-A",
+        "--all-baselines",
+        action="store_true",
+        help="every baseline commit that has experiments, also ones no branch reaches any more",
+    )
+    parser.add_argument(
+        "--rev",
+        action="append",
+        default=[],
+        metavar="REV",
+        help="show the experiments of this commit, branch or tag (repeatable; default: HEAD)",
+    )
+
+
+def add_metric_arguments(parser: argparse.ArgumentParser, *, required_hint: str = "") -> None:
+    parser.add_argument(
+        "--metric",
+        metavar="NAME",
+        help="metric to rank by: its short name when unique, or FILE:KEY"
+        + (f" {required_hint}" if required_hint else ""),
+    )
+    parser.add_argument(
+        "--direction",
+        choices=[d.value for d in Direction],
+        help="whether a larger (max, the default) or smaller (min) metric is better",
+    )
+
+
+def selection_from_args(args: argparse.Namespace) -> Selection:
+    return Selection(Path(args.repo), tuple(args.rev), args.all_baselines)
+
+
+@dataclass(frozen=True)
+class Project:
+    settings: Settings
+    baselines: list[Baseline]
+    root: Path
+
+
+def read_project(selection: Selection) -> Project:
+    """Open the project, load its settings, and read the selected baselines."""
+    from exp_ci.read.experiments import open_project, read_baselines
+
+    if selection.all_baselines and selection.revs:
+        raise UserError("-A and --rev both choose baselines; use one of them.")
+    git = open_project(selection.repo)
+    try:
+        settings = load_settings(git.root)
+        baselines = read_baselines(git, selection.revs, selection.all_baselines)
+    finally:
+        git.close()
+    if not any(b.experiments for b in baselines):
+        described = ", ".join(b.commit.label for b in baselines) or "any commit"
+        raise UserError(
+            f"no experiments found for {described} in {git.root}. Run some with "
+            "`dvc exp run` (or `exp-ci run`), fetch them with "
+            "`git fetch origin 'refs/exps/*:refs/exps/*'`, or use -A to look at every baseline."
+        )
+    return Project(settings, baselines, git.root)
+
+
+def metric_from(
+    name: str | None, direction: str | None, settings: Settings, baselines: Sequence[Baseline]
+) -> MetricSpec | None:
+    from exp_ci.select import metric_spec
+
+    chosen = name or settings.metric
+    if chosen is None:
+        return None
+    resolved_direction = Direction(direction) if direction else settings.direction or Direction.MAX
+    rows = [row for baseline in baselines for row in baseline.rows()]
+    return metric_spec(chosen, resolved_direction, rows)
+
+
+def write_output(text: str, output: str | None, *, quiet: bool = False) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise UserError(
+            f"cannot write {output}: {error.strerror}. Choose a writable path."
+        ) from None
+    if not quiet:
+        print(f"wrote {output}", file=sys.stderr)

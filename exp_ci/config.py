@@ -1,0 +1,102 @@
+"""Project defaults for the options every command repeats.
+
+One optional file at the repository root: `.exp-ci.yaml`, or a `[tool.exp-ci]` table in
+`pyproject.toml`. Flags override it. An unknown key is an error that names it, so a typo
+never silently does nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from exp_ci.errors import UserError
+from exp_ci.model import Direction
+
+CONFIG_FILE = ".exp-ci.yaml"
+
+
+@dataclass(frozen=True)
+class Settings:
+    metric: str | None = None
+    direction: Direction | None = None
+    precision: int | None = None
+    params: tuple[str, ...] = ()
+    metrics: tuple[str, ...] = ()
+    remote: str | None = None
+    marker: str | None = None
+    source: str | None = None  # where the settings came from, for messages
+
+
+KNOWN_KEYS = tuple(f.name for f in fields(Settings) if f.name != "source")
+
+
+def _load_yaml(path: Path) -> Any:
+    import yaml
+
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise UserError(f"{path} is not valid YAML: {error}. Fix the file or remove it.") from None
+
+
+def _load_pyproject(path: Path) -> Any:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise UserError(f"{path} is not valid TOML: {error}.") from None
+    return document.get("tool", {}).get("exp-ci")
+
+
+def load_settings(root: Path) -> Settings:
+    yaml_path = root / CONFIG_FILE
+    pyproject = root / "pyproject.toml"
+    from_pyproject = _load_pyproject(pyproject) if pyproject.is_file() else None
+    if yaml_path.is_file():
+        if from_pyproject is not None:
+            raise UserError(
+                f"exp-ci settings are in both {yaml_path} and [tool.exp-ci] of {pyproject}. "
+                "Keep one of them."
+            )
+        return parse_settings(_load_yaml(yaml_path) or {}, str(yaml_path))
+    if from_pyproject is not None:
+        return parse_settings(from_pyproject, f"{pyproject} [tool.exp-ci]")
+    return Settings()
+
+
+def parse_settings(raw: Any, source: str) -> Settings:
+    if not isinstance(raw, dict):
+        raise UserError(f"{source} must be a mapping of option names to values.")
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = str(key).replace("-", "_")
+        if name not in KNOWN_KEYS:
+            raise UserError(f"{source}: unknown key '{key}'. Known keys: {', '.join(KNOWN_KEYS)}.")
+        values[name] = _typed(name, value, source)
+    return Settings(**values, source=source)
+
+
+def _typed(name: str, value: Any, source: str) -> Any:
+    if name == "direction":
+        try:
+            return Direction(str(value))
+        except ValueError:
+            raise UserError(f"{source}: direction must be 'max' or 'min', not '{value}'.") from None
+    if name == "precision":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise UserError(f"{source}: precision must be a whole number of 1 or more.")
+        return value
+    if name in ("params", "metrics"):
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
+            raise UserError(f"{source}: {name} must be a glob or a list of globs.")
+        return tuple(items)
+    if not isinstance(value, str):
+        raise UserError(f"{source}: {name} must be a string.")
+    return value

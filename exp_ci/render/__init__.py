@@ -1,0 +1,1 @@
+"""Tables and text built from experiments (pure: strings in, strings out)."""
