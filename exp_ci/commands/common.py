@@ -86,6 +86,13 @@ def read_project(selection: Selection) -> Project:
         baselines = read_baselines(git, selection.revs, selection.all_baselines)
     finally:
         git.close()
+    if not selection.all_baselines:
+        for baseline in baselines:
+            if baseline.commit.error:
+                raise UserError(
+                    f"cannot read the DVC project at {baseline.commit.label}: "
+                    f"{baseline.commit.error}. Fix the file and commit it."
+                )
     if not any(b.experiments for b in baselines):
         described = ", ".join(b.commit.label for b in baselines) or "any commit"
         raise UserError(

@@ -30,7 +30,7 @@ def parse_file(path: str, content: bytes) -> Any:
         return PARSERS[suffix](text, path)
     except Exception as error:
         cause = error.__cause__ or error.__context__ or error
-        detail = str(cause).strip().replace("\n", " ")
+        detail = " ".join(str(cause).split())
         raise FileFormatError(f"{path} does not parse: {detail}") from None
 
 
