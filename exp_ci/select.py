@@ -119,6 +119,11 @@ def improvement(delta: float, direction: Direction) -> float:
     return delta if direction is Direction.MAX else -delta
 
 
+def at_least(gain: float, threshold: float) -> bool:
+    """`gain >= threshold`, forgiving float noise: 0.6 - 0.5 is an improvement of 0.1."""
+    return gain >= threshold or math.isclose(gain, threshold, rel_tol=1e-9, abs_tol=1e-12)
+
+
 def rank(baselines: Sequence[Baseline], metric: MetricSpec) -> list[Ranked]:
     """Experiments with a numeric metric, best first; ties go to the earlier experiment."""
     ranked = []
@@ -144,6 +149,7 @@ def best(
         ranked = [
             r
             for r in ranked
-            if r.delta is not None and improvement(r.delta, metric.direction) >= min_improvement
+            if r.delta is not None
+            and at_least(improvement(r.delta, metric.direction), min_improvement)
         ]
     return ranked[:top]
