@@ -1,0 +1,94 @@
+"""exp-ci reads the same values as `dvc exp show --json`, value for value.
+
+The template project has nested params, JSON/TOML/Python params files with untracked
+keys, two metrics files, a metric kept only in the DVC cache, a second dvc.yaml in a
+subfolder, an experiment missing a metric and one whose metrics file does not parse.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+from tests.helpers.project import dvc_values, exp_ci, exp_ci_values, exp_show_json
+
+
+def _ours(project, env, *args):
+    result = exp_ci(project, env, "show", "--format", "json", *args)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_head_experiments_have_the_values_dvc_reports(project, env):
+    ours = exp_ci_values(_ours(project, env))
+    theirs = dvc_values(exp_show_json(project, env))
+    assert len(ours) == 5  # the baseline and its four experiments
+    assert ours == {rev: theirs[rev] for rev in ours}
+
+
+def test_every_baseline_agrees_with_dvc_all_commits(project, env):
+    ours = exp_ci_values(_ours(project, env, "-A"))
+    theirs = dvc_values(exp_show_json(project, env, "-A"))
+    assert {v["name"] for v in ours.values()} >= {"old-exp", "lr-high", "alpha", "no-loss"}
+    assert ours == {rev: theirs[rev] for rev in ours}
+
+
+def test_rev_selects_an_older_baseline_like_dvc(project, env, baselines):
+    ours = exp_ci_values(_ours(project, env, "--rev", baselines["first"]))
+    theirs = dvc_values(exp_show_json(project, env, "--rev", baselines["first"]))
+    assert [v["name"] for v in ours.values()] == [None, "old-exp"]
+    assert ours == {rev: theirs[rev] for rev in ours}
+
+
+def test_experiments_are_ordered_and_timed_as_dvc_orders_them(project, env):
+    document = _ours(project, env)
+    dvc_baseline = exp_show_json(project, env)[1]
+    dvc_order = [e["revs"][0]["rev"] for e in dvc_baseline["experiments"]]
+    ours = document["baselines"][0]["experiments"]
+    assert [e["rev"] for e in ours] == dvc_order
+    dvc_times = {
+        e["revs"][0]["rev"]: e["revs"][0]["data"]["timestamp"] for e in dvc_baseline["experiments"]
+    }
+    for experiment in ours:
+        created = datetime.fromisoformat(experiment["created"])
+        # DVC prints naive local time; the tests run with TZ=UTC.
+        assert (
+            created.astimezone(timezone.utc).replace(tzinfo=None).isoformat()
+            == dvc_times[experiment["rev"]]
+        )
+
+
+def test_the_unparseable_metrics_file_is_an_error_of_that_row_only(project, env):
+    document = _ours(project, env)
+    rows = {e["name"]: e for e in document["baselines"][0]["experiments"]}
+    assert set(rows["bad-scores"]["error"]) == {"scores.yaml"}
+    assert "does not parse" in rows["bad-scores"]["error"]["scores.yaml"]
+    assert "scores.yaml:acc" not in rows["bad-scores"]["metrics"]
+    assert rows["lr-high"]["error"] is None
+    assert rows["lr-high"]["metrics"]["scores.yaml:acc"] == 0.7
+
+
+def test_a_metric_missing_in_one_experiment_is_absent_not_an_error(project, env):
+    rows = {e["name"]: e for e in _ours(project, env)["baselines"][0]["experiments"]}
+    assert "metrics.json:loss.val" not in rows["no-loss"]["metrics"]
+    assert rows["no-loss"]["error"] is None
+    assert rows["lr-high"]["metrics"]["metrics.json:loss.val"] == 0.7
+
+
+def test_params_files_of_every_format_and_subfolder_are_read(project, env):
+    baseline = _ours(project, env)["baselines"][0]
+    assert baseline["params"] == {
+        "params.yaml:train.lr": 0.1,
+        "params.yaml:train.epochs": 4,
+        "params.yaml:train.layers": [1, 2],
+        "params.yaml:train.drop_loss": False,
+        "params.yaml:train.break_scores": False,
+        "params.yaml:seed": 7,
+        "other.json:alpha": 0.5,  # opt.beta is not tracked by any stage
+        "other.json:opt.name": "sgd",
+        "config.toml:model.batch": 32,
+        "hyper.py:WIDTH": 64,
+        "experiments/cnn/params.yaml:filters": 16,
+    }
+    assert baseline["metrics"]["cached.json:f1"] == 0.064  # read from the local DVC cache
+    assert baseline["metrics"]["experiments/cnn/metrics.json:acc"] == 0.16
