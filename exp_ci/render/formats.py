@@ -31,7 +31,9 @@ def format_value(value: Any, precision: int) -> str:
 
 
 def format_delta(delta: float | None, precision: int) -> str:
-    return MISSING if delta is None else format(delta, f"+.{precision}g")
+    if delta is None:
+        return MISSING
+    return "0" if delta == 0 else format(delta, f"+.{precision}g")
 
 
 def format_created(created: datetime, today: date | None = None) -> str:
