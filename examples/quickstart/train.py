@@ -7,10 +7,11 @@ DVC experiment needs to be worth comparing.
 import json
 import math
 import random
+from pathlib import Path
 
 import yaml
 
-params = yaml.safe_load(open("params.yaml"))
+params = yaml.safe_load(Path("params.yaml").read_text())
 lr = params["train"]["lr"]
 epochs = params["train"]["epochs"]
 l2 = params["model"]["l2"]
@@ -39,5 +40,5 @@ def predict(x):
 
 accuracy = sum((predict(x) > 0.5) == bool(y) for x, y in test) / len(test)
 loss = -sum(math.log(max(1e-9, predict(x) if y else 1 - predict(x))) for x, y in test) / len(test)
-with open("metrics.json", "w") as f:
-    json.dump({"accuracy": round(accuracy, 4), "loss": round(loss, 4)}, f, indent=2)
+metrics = {"accuracy": round(accuracy, 4), "loss": round(loss, 4)}
+Path("metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")

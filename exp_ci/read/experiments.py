@@ -39,6 +39,15 @@ class CommitData:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class ReadPlan:
+    """The files one tree declares: params files with tracked keys, metrics files."""
+
+    params: dict[str, tuple[str, ...]]
+    metrics: tuple[str, ...]
+    outputs: dict[str, CachedOut]  # DVC-cached outputs, for files not in Git
+
+
 class ExperimentReader:
     """Reads params and metrics of commits, memoising everything content-addressed."""
 
@@ -46,44 +55,87 @@ class ExperimentReader:
         self._git = git
         self._cache = cache
         self._by_tree: dict[str, CommitData] = {}
+        self._plans: dict[str, ReadPlan | str] = {}
         self._dvcyaml_paths: dict[str, tuple[str, ...]] = {}
         self._documents: dict[tuple[str, str], Any] = {}
         self._values: dict[tuple[str, str, str, tuple[str, ...]], FileValues] = {}
 
+    def read_commits(self, trees: Iterable[str]) -> dict[str, CommitData]:
+        """Many commits at once: their Git objects are fetched in a few pipelined batches."""
+        trees = list(dict.fromkeys(trees))
+        self._git.prefetch_trees(trees, skip=SKIPPED_FOLDERS)
+        pipeline_files = [
+            entry.sha
+            for tree in trees
+            for path in self._find_dvcyaml(tree, "")
+            for name in (path, posixpath.join(posixpath.dirname(path), "dvc.lock"))
+            if (entry := self._git.lookup(tree, name)) is not None
+        ]
+        self._git.prefetch_blobs(pipeline_files)
+        self._git.prefetch_blobs(
+            entry.sha
+            for tree in trees
+            if isinstance(plan := self._plan(tree), ReadPlan)
+            for path in (*plan.params, *plan.metrics)
+            if (entry := self._git.lookup(tree, path)) is not None and not entry.is_tree
+        )
+        return {tree: self.read_commit(tree) for tree in trees}
+
     def read_commit(self, tree: str) -> CommitData:
         data = self._by_tree.get(tree)
         if data is None:
-            data = self._read_tree(tree)
-            self._by_tree[tree] = data
+            data = self._by_tree[tree] = self._read(tree)
         return data
 
-    def _read_tree(self, tree: str) -> CommitData:
+    def _plan(self, tree: str) -> ReadPlan | str:
+        """What to read in a tree, or why its dvc.yaml files cannot say (memoised)."""
+        plan = self._plans.get(tree)
+        if plan is None:
+            try:
+                plan = self._make_plan(tree)
+            except (DvcYamlError, FileFormatError) as error:
+                plan = str(error)
+            self._plans[tree] = plan
+        return plan
+
+    def _make_plan(self, tree: str) -> ReadPlan:
         entries: list[dict[str, list[str]]] = []
         metrics_paths: list[str] = []
         outputs: dict[str, CachedOut] = {}
-        try:
-            for path in self._find_dvcyaml(tree, ""):
-                document = self._document(tree, path)
-                params, metrics = declared_files(document, path)
-                entries.extend(params)
-                metrics_paths.extend(metrics)
-                lock_path = posixpath.join(posixpath.dirname(path), "dvc.lock")
-                if metrics and self._git.lookup(tree, lock_path):
-                    lock = self._document(tree, lock_path)
-                    outputs.update(cached_outputs(lock, lock_path, stage_wdirs(document)))
-        except (DvcYamlError, FileFormatError) as error:
-            return CommitData(error=str(error))
+        for path in self._find_dvcyaml(tree, ""):
+            document = self._document(tree, path)
+            params, metrics = declared_files(document, path)
+            entries.extend(params)
+            metrics_paths.extend(metrics)
+            lock_path = posixpath.join(posixpath.dirname(path), "dvc.lock")
+            if metrics and self._git.lookup(tree, lock_path):
+                lock = self._document(tree, lock_path)
+                outputs.update(cached_outputs(lock, lock_path, stage_wdirs(document)))
         if self._git.lookup(tree, DEFAULT_PARAMS_FILE):
             entries.append({DEFAULT_PARAMS_FILE: []})
+        params = {
+            file: tuple(keys)
+            for path, keys in merge_params(entries).items()
+            for file in self._expand(tree, path)
+        }
+        metrics = tuple(
+            dict.fromkeys(
+                f for path in dict.fromkeys(metrics_paths) for f in self._expand(tree, path)
+            )
+        )
+        return ReadPlan(params, metrics, outputs)
 
-        params: dict[str, FileValues] = {}
-        for path, keys in merge_params(entries).items():
-            for file in self._expand(tree, path):
-                params[file] = self._values_of(tree, file, "params", tuple(keys), outputs)
-        metrics: dict[str, FileValues] = {}
-        for path in dict.fromkeys(metrics_paths):
-            for file in self._expand(tree, path):
-                metrics[file] = self._values_of(tree, file, "metrics", (), outputs)
+    def _read(self, tree: str) -> CommitData:
+        plan = self._plan(tree)
+        if isinstance(plan, str):
+            return CommitData(error=plan)
+        params = {
+            file: self._values_of(tree, file, "params", keys, plan.outputs)
+            for file, keys in plan.params.items()
+        }
+        metrics = {
+            file: self._values_of(tree, file, "metrics", (), plan.outputs) for file in plan.metrics
+        }
         return CommitData(params, metrics)
 
     def _find_dvcyaml(self, tree: str, prefix: str) -> tuple[str, ...]:
@@ -191,8 +243,10 @@ def read_baselines(
     names = git.names_of_commits()
     reader = ExperimentReader(git, LocalCache(git.root))
 
+    selected = [ref for ref in refs if ref.baseline in commits]
+    reader.read_commits([commits[sha].tree for sha in wanted] + [r.commit.tree for r in selected])
     by_baseline: dict[str, list[Experiment]] = {sha: [] for sha in wanted}
-    for ref in refs:
+    for ref in selected:
         if ref.baseline in by_baseline:
             by_baseline[ref.baseline].append(
                 _experiment(reader, ref.commit, ref.baseline, ref.name, ref.ref)

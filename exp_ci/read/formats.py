@@ -26,6 +26,12 @@ def parse_file(path: str, content: bytes) -> Any:
         text = content.decode("utf-8")
     except UnicodeDecodeError as error:
         raise FileFormatError(f"{path} is not UTF-8 text ({error.reason})") from None
+    if suffix not in (".json", ".toml", ".py"):
+        from exp_ci.read import fastyaml
+
+        fast = fastyaml.load(text)
+        if fast is not None and (fast or not text.strip()):
+            return fast
     try:
         return PARSERS[suffix](text, path)
     except Exception as error:
