@@ -247,10 +247,9 @@ def read_baselines(
     reader.read_commits([commits[sha].tree for sha in wanted] + [r.commit.tree for r in selected])
     by_baseline: dict[str, list[Experiment]] = {sha: [] for sha in wanted}
     for ref in selected:
-        if ref.baseline in by_baseline:
-            by_baseline[ref.baseline].append(
-                _experiment(reader, ref.commit, ref.baseline, ref.name, ref.ref)
-            )
+        by_baseline[ref.baseline].append(
+            _experiment(reader, ref.commit, ref.baseline, ref.name, ref.ref)
+        )
     baselines = []
     for sha in wanted:
         experiments = sorted(by_baseline[sha], key=lambda e: (e.created, e.rev), reverse=True)

@@ -1,0 +1,73 @@
+"""Settings from `.exp-ci.yaml` or `[tool.exp-ci]`: typed, validated, never silently ignored."""
+
+from __future__ import annotations
+
+import pytest
+
+from exp_ci.config import Settings, load_settings, parse_settings
+from exp_ci.errors import UserError
+from exp_ci.model import Direction
+
+
+def test_no_file_means_defaults(tmp_path):
+    assert load_settings(tmp_path) == Settings()
+
+
+def test_yaml_file_with_every_key(tmp_path):
+    (tmp_path / ".exp-ci.yaml").write_text(
+        "metric: auc\ndirection: min\nprecision: 3\nparams: 'train.*'\n"
+        "metrics: [auc, loss]\nremote: storage\nmarker: nightly\n"
+    )
+    settings = load_settings(tmp_path)
+    assert settings.metric == "auc"
+    assert settings.direction is Direction.MIN
+    assert settings.precision == 3
+    assert settings.params == ("train.*",)
+    assert settings.metrics == ("auc", "loss")
+    assert (settings.remote, settings.marker) == ("storage", "nightly")
+
+
+def test_pyproject_table(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\n[tool.exp-ci]\nmetric = "f1"\n'
+    )
+    assert load_settings(tmp_path).metric == "f1"
+
+
+def test_pyproject_without_our_table_is_fine(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
+    assert load_settings(tmp_path) == Settings()
+
+
+def test_both_places_at_once_is_an_error(tmp_path):
+    (tmp_path / ".exp-ci.yaml").write_text("metric: auc\n")
+    (tmp_path / "pyproject.toml").write_text('[tool.exp-ci]\nmetric = "f1"\n')
+    with pytest.raises(UserError, match="both"):
+        load_settings(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"metirc": "auc"}, "unknown key 'metirc'"),
+        ({"direction": "up"}, "direction must be 'max' or 'min'"),
+        ({"precision": 0}, "precision must be"),
+        ({"precision": "3"}, "precision must be"),
+        ({"params": [1, 2]}, "params must be a glob"),
+        ({"metric": ["a"]}, "metric must be a string"),
+        (["metric", "auc"], "must be a mapping"),
+    ],
+)
+def test_invalid_settings_say_what_is_wrong(raw, message):
+    with pytest.raises(UserError, match=message):
+        parse_settings(raw, ".exp-ci.yaml")
+
+
+def test_dashes_and_underscores_are_the_same_key():
+    assert parse_settings({"metric": "auc"}, "x") == parse_settings({"metric": "auc"}, "x")
+
+
+def test_broken_yaml_is_a_user_error(tmp_path):
+    (tmp_path / ".exp-ci.yaml").write_text("metric: [auc\n")
+    with pytest.raises(UserError, match="not valid YAML"):
+        load_settings(tmp_path)
