@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from exp_ci.commands.common import (
     Selection,
@@ -18,14 +19,18 @@ from exp_ci.commands.common import (
 from exp_ci.errors import EXIT_OK
 from exp_ci.model import Direction
 
+if TYPE_CHECKING:
+    from exp_ci.render.table import Table
+
 DEFAULT_PRECISION = 5
 FORMATS = ("md", "plain", "json", "csv")
 
 
 @dataclass(frozen=True)
-class ShowOptions:
+class TableRequest:
+    """What shapes a comparison table; `show` and `comment` both take it."""
+
     selection: Selection
-    format: str = "plain"
     metric: str | None = None
     direction: str | None = None
     params: tuple[str, ...] = ()
@@ -34,6 +39,12 @@ class ShowOptions:
     sort_by: str | None = None
     top: int | None = None
     precision: int | None = None
+
+
+@dataclass(frozen=True)
+class ShowOptions:
+    request: TableRequest
+    format: str = "plain"
     output: str | None = None
     quiet: bool = False
 
@@ -93,10 +104,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def options_from_args(args: argparse.Namespace) -> ShowOptions:
-    return ShowOptions(
+def table_request_from_args(args: argparse.Namespace) -> TableRequest:
+    return TableRequest(
         selection=selection_from_args(args),
-        format=args.format,
         metric=args.metric,
         direction=args.direction,
         params=tuple(args.params),
@@ -105,36 +115,44 @@ def options_from_args(args: argparse.Namespace) -> ShowOptions:
         sort_by=args.sort_by,
         top=args.top,
         precision=args.precision,
+    )
+
+
+def options_from_args(args: argparse.Namespace) -> ShowOptions:
+    return ShowOptions(
+        request=table_request_from_args(args),
+        format=args.format,
         output=args.output,
         quiet=args.quiet,
     )
 
 
-def render(options: ShowOptions) -> str:
-    from exp_ci.render.formats import RENDERERS
+def build_requested_table(request: TableRequest) -> Table:
+    """Read the project and build the table the request describes (settings fill gaps)."""
     from exp_ci.render.table import TableOptions, build_table
 
-    project = read_project(options.selection)
+    project = read_project(request.selection)
     settings = project.settings
-    metric = metric_from(options.metric, options.direction, settings, project.baselines)
-    direction = metric.direction if metric else Direction(options.direction or "max")
-    precision = options.precision or settings.precision or DEFAULT_PRECISION
-    table = build_table(
+    metric = metric_from(request.metric, request.direction, settings, project.baselines)
+    direction = metric.direction if metric else Direction(request.direction or "max")
+    return build_table(
         project.baselines,
         TableOptions(
             metric=metric,
-            params=options.params or settings.params,
-            metrics=options.metrics or settings.metrics,
-            only_changed=options.only_changed,
-            sort_by=options.sort_by,
+            params=request.params or settings.params,
+            metrics=request.metrics or settings.metrics,
+            only_changed=request.only_changed,
+            sort_by=request.sort_by,
             sort_direction=direction,
-            top=options.top,
-            precision=precision,
+            top=request.top,
+            precision=request.precision or settings.precision or DEFAULT_PRECISION,
         ),
     )
-    return RENDERERS[options.format](table)
 
 
 def run(options: ShowOptions) -> int:
-    write_output(render(options), options.output, quiet=options.quiet)
+    from exp_ci.render.formats import RENDERERS
+
+    table = build_requested_table(options.request)
+    write_output(RENDERERS[options.format](table), options.output, quiet=options.quiet)
     return EXIT_OK
