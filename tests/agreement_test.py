@@ -92,3 +92,32 @@ def test_params_files_of_every_format_and_subfolder_are_read(project, env):
     }
     assert baseline["metrics"]["cached.json:f1"] == 0.064  # read from the local DVC cache
     assert baseline["metrics"]["experiments/cnn/metrics.json:acc"] == 0.16
+
+
+def test_the_workspace_reads_as_dvcs_workspace_row(project, env):
+    from exp_ci.read.experiments import open_project, read_workspace
+    from exp_ci.select import flat_values
+
+    (project / "params.yaml").write_text(
+        (project / "params.yaml").read_text().replace("lr: 0.1", "lr: 0.7")
+    )
+    (project / "metrics.json").write_text('{"auc": 0.99, "loss": {"val": 0.01}}')
+    (project / "scores.yaml").write_text("acc: [broken\n")
+    (project / "extra").mkdir()
+    (project / "extra" / "dvc.yaml").write_text("metrics: [m.json]\n")  # untracked, not ignored
+    (project / "extra" / "m.json").write_text('{"f2": 3}')
+
+    rows = exp_show_json(project, env)
+    assert rows[0]["rev"] == "workspace"
+    # dvc_values skips DVC's workspace row by its rev; rename it to compare it.
+    theirs = dvc_values([{**rows[0], "rev": "ws", "experiments": None}])["ws"]
+    git = open_project(project)
+    try:
+        data = read_workspace(git)
+    finally:
+        git.close()
+    assert flat_values(data.params) == theirs["params"]
+    assert flat_values(data.metrics) == theirs["metrics"]
+    assert {p for p, v in {**data.params, **data.metrics}.items() if v.error} == theirs["errors"]
+    assert flat_values(data.params)["params.yaml:train.lr"] == 0.7
+    assert flat_values(data.metrics)["extra/m.json:f2"] == 3

@@ -12,7 +12,7 @@ import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from exp_ci.adapters.dvc import LocalCache, is_dvc_project
 from exp_ci.adapters.git import CommitInfo, GitRepository
@@ -48,6 +48,95 @@ class ReadPlan:
     outputs: dict[str, CachedOut]  # DVC-cached outputs, for files not in Git
 
 
+class Snapshot(Protocol):
+    """The files of one commit, or of the workspace, as far as the reader needs them."""
+
+    def dvcyaml_paths(self) -> tuple[str, ...]: ...
+
+    def kind(self, path: str) -> str | None:
+        """'file', 'dir', or None when the path is not there."""
+
+    def read(self, path: str) -> bytes: ...
+
+    def files_below(self, path: str) -> list[str]: ...
+
+    def content_key(self, path: str) -> str | None:
+        """A hash of the file's content for memoising, or None when it has none."""
+
+
+class TreeSnapshot:
+    """A commit's tree, read through the shared Git caches."""
+
+    def __init__(self, git: GitRepository, tree: str, find_dvcyaml) -> None:
+        self._git = git
+        self.tree = tree
+        self._find_dvcyaml = find_dvcyaml
+
+    def dvcyaml_paths(self) -> tuple[str, ...]:
+        return self._find_dvcyaml(self.tree)
+
+    def kind(self, path: str) -> str | None:
+        entry = self._git.lookup(self.tree, path)
+        return None if entry is None else ("dir" if entry.is_tree else "file")
+
+    def read(self, path: str) -> bytes:
+        entry = self._git.lookup(self.tree, path)
+        assert entry is not None and not entry.is_tree
+        return self._git.blob(entry.sha)
+
+    def files_below(self, path: str) -> list[str]:
+        entry = self._git.lookup(self.tree, path)
+        return self._git.files_below(entry.sha, path) if entry else []
+
+    def content_key(self, path: str) -> str | None:
+        entry = self._git.lookup(self.tree, path)
+        return entry.sha if entry else None
+
+
+class WorkspaceSnapshot:
+    """The files on disk: what `dvc repro` or `dvc exp run` left in the working tree.
+
+    dvc.yaml files are found with `git ls-files` (tracked, and untracked but not ignored),
+    so large ignored data folders are never walked.
+    """
+
+    def __init__(self, git: GitRepository) -> None:
+        self._git = git
+        self._root = git.root
+
+    def dvcyaml_paths(self) -> tuple[str, ...]:
+        listed = self._git.run(
+            "ls-files",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+            "-z",
+            "--",
+            "dvc.yaml",
+            "**/dvc.yaml",
+        )
+        paths = {
+            p
+            for p in listed.split("\0")
+            if p and not set(p.split("/")[:-1]) & SKIPPED_FOLDERS and (self._root / p).is_file()
+        }
+        return tuple(sorted(paths, key=_dvcyaml_order))
+
+    def kind(self, path: str) -> str | None:
+        full = self._root / path
+        return "dir" if full.is_dir() else "file" if full.is_file() else None
+
+    def read(self, path: str) -> bytes:
+        return (self._root / path).read_bytes()
+
+    def files_below(self, path: str) -> list[str]:
+        base = self._root / path
+        return sorted(p.relative_to(self._root).as_posix() for p in base.rglob("*") if p.is_file())
+
+    def content_key(self, path: str) -> str | None:
+        return None
+
+
 class ExperimentReader:
     """Reads params and metrics of commits, memoising everything content-addressed."""
 
@@ -59,6 +148,9 @@ class ExperimentReader:
         self._dvcyaml_paths: dict[str, tuple[str, ...]] = {}
         self._documents: dict[tuple[str, str], Any] = {}
         self._values: dict[tuple[str, str, str, tuple[str, ...]], FileValues] = {}
+
+    def snapshot(self, tree: str) -> TreeSnapshot:
+        return TreeSnapshot(self._git, tree, lambda sha: self._find_dvcyaml(sha, ""))
 
     def read_commits(self, trees: Iterable[str]) -> dict[str, CommitData]:
         """Many commits at once: their Git objects are fetched in a few pipelined batches."""
@@ -72,10 +164,11 @@ class ExperimentReader:
             if (entry := self._git.lookup(tree, name)) is not None
         ]
         self._git.prefetch_blobs(pipeline_files)
+        plans = {tree: self._plan(self.snapshot(tree)) for tree in trees}
         self._git.prefetch_blobs(
             entry.sha
-            for tree in trees
-            if isinstance(plan := self._plan(tree), ReadPlan)
+            for tree, plan in plans.items()
+            if isinstance(plan, ReadPlan)
             for path in (*plan.params, *plan.metrics)
             if (entry := self._git.lookup(tree, path)) is not None and not entry.is_tree
         )
@@ -84,59 +177,62 @@ class ExperimentReader:
     def read_commit(self, tree: str) -> CommitData:
         data = self._by_tree.get(tree)
         if data is None:
-            data = self._by_tree[tree] = self._read(tree)
+            data = self._by_tree[tree] = self.read_snapshot(self.snapshot(tree))
         return data
 
-    def _plan(self, tree: str) -> ReadPlan | str:
-        """What to read in a tree, or why its dvc.yaml files cannot say (memoised)."""
-        plan = self._plans.get(tree)
-        if plan is None:
-            try:
-                plan = self._make_plan(tree)
-            except (DvcYamlError, FileFormatError) as error:
-                plan = str(error)
+    def read_snapshot(self, snapshot: Snapshot) -> CommitData:
+        plan = self._plan(snapshot)
+        if isinstance(plan, str):
+            return CommitData(error=plan)
+        params = {
+            file: self._values_of(snapshot, file, "params", keys, plan.outputs)
+            for file, keys in plan.params.items()
+        }
+        metrics = {
+            file: self._values_of(snapshot, file, "metrics", (), plan.outputs)
+            for file in plan.metrics
+        }
+        return CommitData(params, metrics)
+
+    def _plan(self, snapshot: Snapshot) -> ReadPlan | str:
+        """What to read in a snapshot, or why its dvc.yaml files cannot say (memoised per tree)."""
+        tree = getattr(snapshot, "tree", None)
+        if tree is not None and tree in self._plans:
+            return self._plans[tree]
+        try:
+            plan: ReadPlan | str = self._make_plan(snapshot)
+        except (DvcYamlError, FileFormatError) as error:
+            plan = str(error)
+        if tree is not None:
             self._plans[tree] = plan
         return plan
 
-    def _make_plan(self, tree: str) -> ReadPlan:
+    def _make_plan(self, snapshot: Snapshot) -> ReadPlan:
         entries: list[dict[str, list[str]]] = []
         metrics_paths: list[str] = []
         outputs: dict[str, CachedOut] = {}
-        for path in self._find_dvcyaml(tree, ""):
-            document = self._document(tree, path)
+        for path in snapshot.dvcyaml_paths():
+            document = self._document(snapshot, path)
             params, metrics = declared_files(document, path)
             entries.extend(params)
             metrics_paths.extend(metrics)
             lock_path = posixpath.join(posixpath.dirname(path), "dvc.lock")
-            if metrics and self._git.lookup(tree, lock_path):
-                lock = self._document(tree, lock_path)
+            if metrics and snapshot.kind(lock_path) == "file":
+                lock = self._document(snapshot, lock_path)
                 outputs.update(cached_outputs(lock, lock_path, stage_wdirs(document)))
-        if self._git.lookup(tree, DEFAULT_PARAMS_FILE):
+        if snapshot.kind(DEFAULT_PARAMS_FILE) == "file":
             entries.append({DEFAULT_PARAMS_FILE: []})
         params = {
             file: tuple(keys)
             for path, keys in merge_params(entries).items()
-            for file in self._expand(tree, path)
+            for file in self._expand(snapshot, path)
         }
         metrics = tuple(
             dict.fromkeys(
-                f for path in dict.fromkeys(metrics_paths) for f in self._expand(tree, path)
+                f for path in dict.fromkeys(metrics_paths) for f in self._expand(snapshot, path)
             )
         )
         return ReadPlan(params, metrics, outputs)
-
-    def _read(self, tree: str) -> CommitData:
-        plan = self._plan(tree)
-        if isinstance(plan, str):
-            return CommitData(error=plan)
-        params = {
-            file: self._values_of(tree, file, "params", keys, plan.outputs)
-            for file, keys in plan.params.items()
-        }
-        metrics = {
-            file: self._values_of(tree, file, "metrics", (), plan.outputs) for file in plan.metrics
-        }
-        return CommitData(params, metrics)
 
     def _find_dvcyaml(self, tree: str, prefix: str) -> tuple[str, ...]:
         """Paths of every dvc.yaml in a tree, memoised per subtree."""
@@ -151,44 +247,45 @@ class ExperimentReader:
             found = self._dvcyaml_paths[tree] = tuple(sorted(relative, key=_dvcyaml_order))
         return tuple(f"{prefix}{p}" for p in found)
 
-    def _document(self, tree: str, path: str) -> Any:
-        entry = self._git.lookup(tree, path)
-        if entry is None:
+    def _document(self, snapshot: Snapshot, path: str) -> Any:
+        if snapshot.kind(path) != "file":
             return None
-        key = (entry.sha, path)
-        if key not in self._documents:
+        content_key = snapshot.content_key(path)
+        key = (content_key, path) if content_key else None
+        if key is None or key not in self._documents:
             try:
-                self._documents[key] = parse_file(path, self._git.blob(entry.sha))
+                document = parse_file(path, snapshot.read(path))
             except FileFormatError as error:
-                self._documents[key] = error
-        document = self._documents[key]
-        if isinstance(document, FileFormatError):
-            raise document
-        return document
+                document = error
+            if key is None:
+                return _raise_or_return(document)
+            self._documents[key] = document
+        return _raise_or_return(self._documents[key])
 
-    def _expand(self, tree: str, path: str) -> list[str]:
-        entry = self._git.lookup(tree, path)
-        if entry is not None and entry.is_tree:
-            return self._git.files_below(entry.sha, path)
+    def _expand(self, snapshot: Snapshot, path: str) -> list[str]:
+        if snapshot.kind(path) == "dir":
+            return snapshot.files_below(path)
         return [path]
 
     def _values_of(
         self,
-        tree: str,
+        snapshot: Snapshot,
         path: str,
         kind: str,
         keys: tuple[str, ...],
         outputs: dict[str, CachedOut],
     ) -> FileValues:
-        entry = self._git.lookup(tree, path)
-        if entry is not None:
-            memo_key = (entry.sha, path, kind, keys)
+        if snapshot.kind(path) == "file":
+            content_key = snapshot.content_key(path)
+            if content_key is None:
+                return _parse(path, kind, keys, snapshot.read(path))
+            memo_key = (content_key, path, kind, keys)
             if memo_key not in self._values:
-                self._values[memo_key] = _parse(path, kind, keys, self._git.blob(entry.sha))
+                self._values[memo_key] = _parse(path, kind, keys, snapshot.read(path))
             return self._values[memo_key]
         out = outputs.get(path)
         if out is None:
-            return FileValues(path, error=f"{path} is not in this commit")
+            return FileValues(path, error=f"{path} is missing")
         content = self._cache.read(out)
         if content is None:
             return FileValues(
@@ -197,6 +294,12 @@ class ExperimentReader:
                 f"`dvc pull {path}` brings it",
             )
         return _parse(path, kind, keys, content)
+
+
+def _raise_or_return(document: Any) -> Any:
+    if isinstance(document, FileFormatError):
+        raise document
+    return document
 
 
 def _parse(path: str, kind: str, keys: tuple[str, ...], content: bytes) -> FileValues:
@@ -256,6 +359,12 @@ def read_baselines(
         commit = _experiment(reader, commits[sha], sha, names.get(sha), None)
         baselines.append(Baseline(commit, tuple(experiments)))
     return baselines
+
+
+def read_workspace(git: GitRepository) -> CommitData:
+    """Params and metrics of the files on disk, as `dvc exp show` reads its workspace row."""
+    reader = ExperimentReader(git, LocalCache(git.root))
+    return reader.read_snapshot(WorkspaceSnapshot(git))
 
 
 def _experiment(
