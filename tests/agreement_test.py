@@ -121,3 +121,19 @@ def test_the_workspace_reads_as_dvcs_workspace_row(project, env):
     assert {p for p, v in {**data.params, **data.metrics}.items() if v.error} == theirs["errors"]
     assert flat_values(data.params)["params.yaml:train.lr"] == 0.7
     assert flat_values(data.metrics)["extra/m.json:f2"] == 3
+
+
+def test_a_deleted_cache_false_metric_is_an_error_in_the_workspace_as_in_dvc(project, env):
+    from exp_ci.read.experiments import open_project, read_workspace
+
+    (project / "metrics.json").unlink()  # cache: false -> DVC cannot read it from its cache
+    rows = exp_show_json(project, env)
+    theirs = dvc_values([{**rows[0], "rev": "ws", "experiments": None}])["ws"]
+    git = open_project(project)
+    try:
+        data = read_workspace(git)
+    finally:
+        git.close()
+    assert theirs["errors"] == {"metrics.json"}
+    assert {p for p, v in data.metrics.items() if v.error} == {"metrics.json"}
+    assert data.metrics["cached.json"].data == {"f1": 0.064}  # cached outputs still read

@@ -119,3 +119,23 @@ def test_cached_outputs_know_dvc3_and_dvc2_layouts():
         "exp/old.json": CachedOut("cd" * 16, legacy_layout=True),
         "exp/src/m.json": CachedOut("ef" * 16, legacy_layout=False),
     }
+
+
+def test_uncached_paths_are_the_outputs_declared_cache_false():
+    from exp_ci.read.dvcyaml import uncached_paths
+
+    document = {
+        "stages": {
+            "train": {
+                "wdir": "src",
+                "outs": ["model.pkl", {"log.txt": {"cache": False}}],
+                "metrics": [{"m.json": {"cache": False}}, {"cached.json": {"cache": True}}],
+                "plots": [{"p.csv": {"cache": False, "x": "step"}}],
+            }
+        }
+    }
+    assert uncached_paths(document, "sub/dvc.yaml") == {
+        "sub/src/log.txt",
+        "sub/src/m.json",
+        "sub/src/p.csv",
+    }

@@ -11,6 +11,7 @@ from exp_ci.commands.common import (
     Selection,
     add_metric_arguments,
     add_selection_arguments,
+    all_rows,
     metric_from,
     positive_int,
     read_project,
@@ -70,7 +71,9 @@ def run(options: BestOptions) -> int:
     from exp_ci.select import best
 
     project = read_project(options.selection)
-    metric = metric_from(options.metric, options.direction, project.settings, project.baselines)
+    metric = metric_from(
+        options.metric, options.direction, project.settings, all_rows(project.baselines)
+    )
     if metric is None:
         raise UserError(
             "exp-ci best needs a metric to rank by: pass --metric NAME (and --direction "

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from exp_ci.config import Settings, load_settings
 from exp_ci.errors import UserError
-from exp_ci.model import Baseline, Direction, MetricSpec
+from exp_ci.model import Baseline, Direction, Experiment, MetricSpec
 
 
 @dataclass(frozen=True)
@@ -104,16 +104,20 @@ def read_project(selection: Selection) -> Project:
 
 
 def metric_from(
-    name: str | None, direction: str | None, settings: Settings, baselines: Sequence[Baseline]
+    name: str | None, direction: str | None, settings: Settings, rows: Iterable[Experiment]
 ) -> MetricSpec | None:
+    """The metric named by the flag or the settings, resolved against the rows shown."""
     from exp_ci.select import metric_spec
 
     chosen = name or settings.metric
     if chosen is None:
         return None
     resolved_direction = Direction(direction) if direction else settings.direction or Direction.MAX
-    rows = [row for baseline in baselines for row in baseline.rows()]
     return metric_spec(chosen, resolved_direction, rows)
+
+
+def all_rows(baselines: Sequence[Baseline]) -> list[Experiment]:
+    return [row for baseline in baselines for row in baseline.rows()]
 
 
 def write_output(text: str, output: str | None, *, quiet: bool = False) -> None:

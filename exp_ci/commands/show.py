@@ -10,6 +10,7 @@ from exp_ci.commands.common import (
     Selection,
     add_metric_arguments,
     add_selection_arguments,
+    all_rows,
     metric_from,
     positive_int,
     read_project,
@@ -133,7 +134,7 @@ def build_requested_table(request: TableRequest) -> Table:
 
     project = read_project(request.selection)
     settings = project.settings
-    metric = metric_from(request.metric, request.direction, settings, project.baselines)
+    metric = metric_from(request.metric, request.direction, settings, all_rows(project.baselines))
     direction = metric.direction if metric else Direction(request.direction or "max")
     return build_table(
         project.baselines,

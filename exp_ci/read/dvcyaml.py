@@ -138,6 +138,24 @@ def cached_outputs(
     return outputs
 
 
+def uncached_paths(document: Any, dvc_yaml_path: str) -> set[str]:
+    """Outputs declared with `cache: false`: DVC never reads these from its cache."""
+    if not isinstance(document, Mapping) or not isinstance(document.get("stages"), Mapping):
+        return set()
+    folder = posixpath.dirname(dvc_yaml_path)
+    paths = set()
+    for body in _stage_bodies(document["stages"]):
+        wdir = str(body.get("wdir") or ".")
+        for kind in ("outs", "metrics", "plots"):
+            for entry in body.get(kind) or []:
+                if not isinstance(entry, Mapping) or len(entry) != 1:
+                    continue
+                path, flags = next(iter(entry.items()))
+                if isinstance(flags, Mapping) and flags.get("cache") is False:
+                    paths.add(_join(folder, wdir, str(path)))
+    return paths
+
+
 def stage_wdirs(document: Any) -> dict[str, str]:
     if not isinstance(document, Mapping) or not isinstance(document.get("stages"), Mapping):
         return {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -26,6 +27,7 @@ from exp_ci.read.dvcyaml import (
     declared_files,
     merge_params,
     stage_wdirs,
+    uncached_paths,
 )
 from exp_ci.read.formats import FileFormatError, parse_file, read_metrics, read_params
 
@@ -219,7 +221,14 @@ class ExperimentReader:
             lock_path = posixpath.join(posixpath.dirname(path), "dvc.lock")
             if metrics and snapshot.kind(lock_path) == "file":
                 lock = self._document(snapshot, lock_path)
-                outputs.update(cached_outputs(lock, lock_path, stage_wdirs(document)))
+                uncached = uncached_paths(document, path)
+                outputs.update(
+                    (out_path, out)
+                    for out_path, out in cached_outputs(
+                        lock, lock_path, stage_wdirs(document)
+                    ).items()
+                    if out_path not in uncached
+                )
         if snapshot.kind(DEFAULT_PARAMS_FILE) == "file":
             entries.append({DEFAULT_PARAMS_FILE: []})
         params = {
@@ -365,6 +374,30 @@ def read_workspace(git: GitRepository) -> CommitData:
     """Params and metrics of the files on disk, as `dvc exp show` reads its workspace row."""
     reader = ExperimentReader(git, LocalCache(git.root))
     return reader.read_snapshot(WorkspaceSnapshot(git))
+
+
+def read_workspace_row(git: GitRepository) -> Experiment:
+    """The workspace as a row on top of HEAD, named `workspace` as DVC names it."""
+    head = git.resolve_commit("HEAD")
+    data = read_workspace(git)
+    return Experiment(
+        rev="workspace",
+        baseline_rev=head,
+        name="workspace",
+        created=datetime.now(timezone.utc),
+        params=data.params,
+        metrics=data.metrics,
+        state="success" if data.error is None else "error",
+        error=data.error,
+    )
+
+
+def read_revision(git: GitRepository, rev: str) -> Experiment:
+    """One commit (branch, tag or SHA) as a row: for comparing against a base commit."""
+    sha = git.resolve_commit(rev)
+    commit = git.commits([sha])[sha]
+    reader = ExperimentReader(git, LocalCache(git.root))
+    return _experiment(reader, commit, sha, git.names_of_commits().get(sha), None)
 
 
 def _experiment(
