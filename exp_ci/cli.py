@@ -16,6 +16,7 @@ from exp_ci.errors import run_guarded
 COMMANDS = {
     "show": "comparison table of experiments (md, plain, json, csv)",
     "best": "the winning experiment(s) by a metric",
+    "gate": "fail the check when a metric regresses against the base commit",
 }
 
 DESCRIPTION = """\

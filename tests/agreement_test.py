@@ -136,4 +136,4 @@ def test_a_deleted_cache_false_metric_is_an_error_in_the_workspace_as_in_dvc(pro
         git.close()
     assert theirs["errors"] == {"metrics.json"}
     assert {p for p, v in data.metrics.items() if v.error} == {"metrics.json"}
-    assert data.metrics["cached.json"].data == {"f1": 0.064}  # cached outputs still read
+    assert data.metrics["cached.json"].data == {"f1": 0.064}

@@ -1,0 +1,126 @@
+"""`exp-ci gate`: fail the check when a metric regresses against the base commit."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from exp_ci.commands.common import add_metric_arguments
+from exp_ci.errors import EXIT_CHECK_FAILED, EXIT_OK, UserError
+
+
+@dataclass(frozen=True)
+class GateOptions:
+    repo: Path
+    metric: str | None = None
+    direction: str | None = None
+    against: str | None = None
+    rev: str | None = None  # compare this commit instead of the workspace
+    max_drop: float | None = None
+    max_drop_pct: float | None = None
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_metric_arguments(parser, required_hint="(required unless set in .exp-ci.yaml)")
+    parser.add_argument(
+        "--against",
+        metavar="REV",
+        help="the base commit to compare with (default: the pull request's base, from the "
+        "GitHub Actions event)",
+    )
+    parser.add_argument(
+        "--rev",
+        metavar="REV",
+        help="compare this commit (e.g. HEAD) instead of the files in the workspace",
+    )
+    limit = parser.add_mutually_exclusive_group()
+    limit.add_argument(
+        "--max-drop",
+        type=float,
+        metavar="X",
+        help="allow the metric to get worse by up to X (metric units); default: no drop allowed",
+    )
+    limit.add_argument(
+        "--max-drop-pct",
+        type=float,
+        metavar="P",
+        help="allow the metric to get worse by up to P percent of the base value",
+    )
+
+
+def options_from_args(args: argparse.Namespace) -> GateOptions:
+    for name in ("max_drop", "max_drop_pct"):
+        value = getattr(args, name)
+        if value is not None and value < 0:
+            flag = "--" + name.replace("_", "-")
+            raise UserError(
+                f"{flag} must be 0 or more (got {value}); it is how much worse is allowed."
+            )
+    return GateOptions(
+        repo=Path(args.repo),
+        metric=args.metric,
+        direction=args.direction,
+        against=args.against,
+        rev=args.rev,
+        max_drop=args.max_drop,
+        max_drop_pct=args.max_drop_pct,
+    )
+
+
+def run(options: GateOptions) -> int:
+    from exp_ci.commands.common import metric_from
+    from exp_ci.config import load_settings
+    from exp_ci.gate import judge
+    from exp_ci.read.experiments import open_project, read_revision, read_workspace_row
+    from exp_ci.select import metric_value
+
+    git = open_project(options.repo)
+    try:
+        settings = load_settings(git.root)
+        base_rev = options.against or _base_from_event(options.environ)
+        base = read_revision(git, base_rev)
+        current = read_revision(git, options.rev) if options.rev else read_workspace_row(git)
+    finally:
+        git.close()
+    metric = metric_from(options.metric, options.direction, settings, [current, base])
+    if metric is None:
+        raise UserError(
+            "exp-ci gate needs a metric: pass --metric NAME (and --direction min for losses), "
+            "or set `metric:` in .exp-ci.yaml."
+        )
+    values = {}
+    for side, row in (("current", current), ("base", base)):
+        value = metric_value(row, metric)
+        if value is None:
+            reason = row.file_errors().get(metric.file, "it has no numeric value there")
+            raise UserError(
+                f"{metric.full_name} is missing in the {side} side ({row.label}, "
+                f"{row.rev[:7] if row.rev != 'workspace' else 'files on disk'}): {reason}. "
+                "Run the pipeline (`dvc repro` or `dvc exp run`) and commit its metrics, "
+                "or choose another --metric."
+            )
+        values[side] = value
+    verdict = judge(
+        metric, values["current"], values["base"], options.max_drop, options.max_drop_pct
+    )
+    summary = f"{current.label} against {base.label}: {verdict.summary}"
+    in_actions = options.environ.get("GITHUB_ACTIONS") == "true"
+    if verdict.passed:
+        print(f"::notice title=exp-ci gate::{summary}" if in_actions else summary)
+        return EXIT_OK
+    if in_actions:
+        print(f"::error title=exp-ci gate::{summary}")
+    print(f"exp-ci gate: {summary}", file=sys.stderr)
+    return EXIT_CHECK_FAILED
+
+
+def _base_from_event(environ: Mapping[str, str]) -> str:
+    raise UserError(
+        "exp-ci gate needs a base commit to compare with: pass --against REV (for example "
+        "origin/main), or run it in a pull_request workflow."
+    )
