@@ -9,8 +9,16 @@ from __future__ import annotations
 
 import configparser
 import contextlib
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from exp_ci.errors import UserError
 from exp_ci.read.dvcyaml import CachedOut
 
 
@@ -52,3 +60,376 @@ class LocalCache:
 
 def is_dvc_project(root: Path) -> bool:
     return (root / ".dvc").is_dir()
+
+
+# --- the DVC CLI: every mutating DVC operation goes through `run_dvc` ----------------------
+
+
+class DvcCommandError(UserError):
+    """A DVC command failed; the message shows the command, its exit code and its output."""
+
+    def __init__(self, args: Sequence[str], code: int, stdout: str, stderr: str) -> None:
+        from exp_ci.adapters.git import redact_credentials
+
+        self.args_run = tuple(args)
+        self.code = code
+        self.stdout = stdout
+        self.stderr = stderr
+        command = " ".join(["dvc", *args])
+        shown = "".join(
+            f"\n{label}:\n{redact_credentials(text.rstrip())}"
+            for label, text in (("stdout", stdout), ("stderr", stderr))
+            if text.strip()
+        )
+        super().__init__(f"`{command}` failed with exit code {code}.{shown}")
+
+
+def run_dvc(root: Path, *args: str, failed_if: str | None = None) -> str:
+    """`dvc ARGS` in `root` with the DVC this exp-ci runs with; its stdout, or DvcCommandError.
+
+    `python -m dvc` rather than `dvc` on PATH, so the DVC is the one exp-ci depends on.
+    `failed_if`: text in the output that means failure although DVC exits 0.
+    """
+    result = subprocess.run(
+        [sys.executable, "-m", "dvc", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    failed = failed_if is not None and failed_if in result.stdout + result.stderr
+    if result.returncode != 0 or failed:
+        raise DvcCommandError(args, result.returncode, result.stdout, result.stderr)
+    return result.stdout
+
+
+def default_remote(root: Path) -> str | None:
+    """The project's default DVC remote (`dvc remote default`), or None when none is set."""
+    try:
+        return run_dvc(root, "remote", "default").strip() or None
+    except DvcCommandError as error:
+        if "No default remote" in error.stdout + error.stderr:
+            return None
+        raise
+
+
+def has_remote(root: Path, name: str) -> bool:
+    """Whether DVC knows a remote of that name (it prints the URL, or nothing)."""
+    return bool(run_dvc(root, "config", f"remote.{name}.url").strip())
+
+
+def choose_remote(root: Path, name: str | None) -> str:
+    """The DVC remote to push data to: `name` if given (and known), else the default."""
+    if name is not None:
+        if not has_remote(root, name):
+            raise UserError(
+                f"there is no DVC remote named '{name}' in {root} (`dvc remote list` shows "
+                f"the known ones). Add it with `dvc remote add {name} URL`, or name another."
+            )
+        return name
+    default = default_remote(root)
+    if default is None:
+        raise UserError(
+            f"no default DVC remote is configured in {root}, so the experiment's data has "
+            "nowhere to go. Set one with `dvc remote default NAME` (`dvc remote list` shows "
+            "them; `dvc remote add -d NAME URL` adds one), or pass --dvc-remote NAME."
+        )
+    return default
+
+
+def exp_push(root: Path, git_remote: str, exp_refs: Sequence[str], dvc_remote: str) -> str:
+    """`dvc exp push`: experiment refs to the Git remote, their cached data to `dvc_remote`.
+
+    DVC reports a diverged remote experiment as a warning and pushes no data for it (exit
+    0), so that case is turned into an error here.
+    """
+    return run_dvc(
+        root, "exp", "push", "--remote", dvc_remote, git_remote, *exp_refs, failed_if="diverged"
+    )
+
+
+def exp_apply(root: Path, experiment: str) -> str:
+    """`dvc exp apply`: the experiment's files into the workspace (and staged), outputs too."""
+    return run_dvc(root, "exp", "apply", experiment)
+
+
+# --- DVC remotes: where they are, which objects they hold, pushing exact objects ----------
+
+
+@dataclass(frozen=True)
+class RemoteLocation:
+    """A DVC remote by name, and its URL as DVC resolves it (a relative folder made absolute)."""
+
+    name: str
+    url: str
+
+
+def _unquote(value: str) -> str:
+    return value.strip().strip("'\"")
+
+
+def _section_name(section: str) -> str:
+    """`['remote "name"']`, as DVC writes it, and `[remote "name"]` both give `remote "name"`."""
+    section = section.strip()
+    if len(section) > 1 and section[0] == section[-1] == "'":
+        section = section[1:-1]
+    return section.replace("'", '"')
+
+
+def _resolve_url(config_dir: Path, url: str) -> str:
+    """DVC's rule for `url` values: URLs and absolute paths stay, others are relative to the
+    folder of the config file that names them."""
+    if re.match(r"\w+://", url) or Path(url).is_absolute():
+        return url
+    expanded = Path(url).expanduser()
+    if expanded.is_absolute():
+        return str(expanded)
+    return os.path.normpath(config_dir.absolute() / url)
+
+
+def find_remote(project_root: Path, name: str | None = None) -> RemoteLocation | None:
+    """The remote (`name`, else the default) from the project's `.dvc/config.local` and
+    `.dvc/config`, without importing DVC; None when only DVC's global or system config
+    could say (the caller then asks DVC: `remote_location`)."""
+    dvc_dir = project_root / ".dvc"
+    configs = [_read_config(dvc_dir / file) for file in ("config.local", "config")]
+    if name is None:
+        name = next(
+            (_unquote(c.get("core", "remote")) for c in configs if c.has_option("core", "remote")),
+            None,
+        )
+        if name is None:
+            return None
+    for config in configs:
+        for section in config.sections():
+            if _section_name(section) == f'remote "{name}"' and config.has_option(section, "url"):
+                url = _unquote(config.get(section, "url"))
+                return RemoteLocation(name, _resolve_url(dvc_dir, url))
+    return None
+
+
+def _no_remote_error(project_root: Path, name: str | None, names: Sequence[str]) -> UserError:
+    if name is not None:
+        known = ", ".join(names) or "none"
+        return UserError(
+            f"there is no DVC remote named '{name}' in {project_root} (known: {known}). "
+            f"Add it with `dvc remote add {name} URL`, or pass another --remote NAME."
+        )
+    hint = f"`dvc remote default {names[0]}`" if names else "`dvc remote add -d NAME URL`"
+    return UserError(
+        f"no default DVC remote is configured in {project_root}, so there is nothing to "
+        f"check the data against. Set one with {hint}, or pass --remote NAME."
+    )
+
+
+def remote_location(project_root: Path, name: str | None = None) -> RemoteLocation:
+    """`find_remote`, falling back on DVC's whole configuration (global and system too)."""
+    found = find_remote(project_root, name)
+    if found is not None:
+        return found
+    from dvc.config import Config, ConfigError
+
+    try:
+        config = Config(dvc_dir=str(project_root / ".dvc"))
+    except ConfigError as error:
+        raise UserError(f"DVC cannot read its configuration in {project_root}: {error}") from None
+    remotes = config.get("remote", {})
+    chosen = name or config.get("core", {}).get("remote")
+    if not chosen or chosen not in remotes or "url" not in remotes[chosen]:
+        raise _no_remote_error(project_root, name, list(remotes))
+    return RemoteLocation(chosen, str(remotes[chosen]["url"]))
+
+
+class RemoteUnreachable(Exception):
+    """The remote could not be asked (network, credentials, a missing DVC plugin...)."""
+
+    def __init__(self, remote: RemoteLocation, reason: str) -> None:
+        super().__init__(f"DVC remote '{remote.name}' ({remote.url}): {reason}")
+        self.remote = remote
+        self.reason = reason
+
+
+def _reason(error: BaseException) -> str:
+    from exp_ci.adapters.git import redact_credentials
+
+    text = " ".join(str(error).split()) or type(error).__name__
+    return redact_credentials(f"{type(error).__name__}: {text}")
+
+
+class DvcRemote:
+    """One DVC remote, read through DVC's own filesystem layer so every kind DVC supports
+    (local, SSH, S3, GCS, Azure, HTTP, ... with their plugins) works. DVC is imported and
+    the remote opened on first use only.
+
+    The remote is opened as `dvc.data_cloud.DataCloud` does (config, `get_cloud_fs`,
+    `get_odb`), without `dvc.repo.Repo`, whose import and setup would double the time of
+    a check that asks the remote about a few new objects.
+    """
+
+    def __init__(self, project_root: Path, location: RemoteLocation) -> None:
+        self.project_root = project_root
+        self.location = location
+        self._odbs: dict[bool, Any] = {}
+
+    def _odb(self, legacy_layout: bool) -> Any:
+        if legacy_layout not in self._odbs:
+            self._odbs[legacy_layout] = self._open(legacy_layout)
+        return self._odbs[legacy_layout]
+
+    def _open(self, legacy_layout: bool) -> Any:
+        from dvc.config import Config
+        from dvc.exceptions import DvcException
+        from dvc.fs import get_cloud_fs
+        from dvc_data.hashfile.db import get_odb
+
+        name, url = self.location.name, self.location.url
+        try:
+            config = Config(dvc_dir=str(self.project_root / ".dvc"))
+            cls, fs_config, fs_path = get_cloud_fs(config, name=name)
+            if fs_config.pop("worktree", False) or fs_config.get("version_aware"):
+                raise UserError(
+                    f"DVC remote '{name}' ({url}) is cloud-versioned: its files are not kept "
+                    "by hash, so exp-ci-check-pushed cannot check it. Use `dvc push` itself."
+                )
+            fs = cls(**fs_config)
+            if legacy_layout:  # DVC 2 objects: ab/cdef... at the remote's root
+                return get_odb(fs, fs_path, hash_name="md5-dos2unix", **fs_config)
+            return get_odb(fs, fs.join(fs_path, "files", "md5"), hash_name="md5", **fs_config)
+        except DvcException as error:
+            raise UserError(
+                f"DVC cannot open the remote '{name}' ({url}): {' '.join(str(error).split())}. "
+                "If a plugin is missing (`dvc-s3`, `dvc-ssh`, ...), install it where exp-ci "
+                "runs; for pre-commit, list it under `additional_dependencies` of the hook."
+            ) from None
+
+    def exists(self, objects: Collection[CachedOut]) -> set[CachedOut]:
+        """The objects the remote holds. A remote that cannot be asked raises
+        RemoteUnreachable: some DVC filesystems answer "no" to any error, so a "no" is
+        confirmed by reading a byte of one missing object, which raises for a real failure.
+        """
+        present: set[CachedOut] = set()
+        for legacy_layout in (False, True):
+            wanted = {obj.md5: obj for obj in objects if obj.legacy_layout is legacy_layout}
+            if not wanted:
+                continue
+            odb = self._odb(legacy_layout)
+            try:
+                found = set(odb.oids_exist(list(wanted)))
+            except Exception as error:
+                raise RemoteUnreachable(self.location, _reason(error)) from None
+            present.update(obj for md5, obj in wanted.items() if md5 in found)
+            absent = next((md5 for md5 in wanted if md5 not in found), None)
+            if absent is not None and self._holds(odb, absent):
+                present.add(wanted[absent])
+        return present
+
+    def _holds(self, odb: Any, md5: str) -> bool:
+        try:  # one byte: `info` and `exists` of some filesystems (HTTP) hide the real error
+            odb.fs.cat_file(odb.oid_to_path(md5), start=0, end=1)
+        except FileNotFoundError:
+            return False
+        except Exception as error:
+            raise RemoteUnreachable(self.location, _reason(error)) from None
+        return True
+
+    def read(self, obj: CachedOut) -> bytes | None:
+        odb = self._odb(obj.legacy_layout)
+        try:
+            return odb.fs.cat_file(odb.oid_to_path(obj.md5))
+        except FileNotFoundError:
+            return None
+        except Exception as error:
+            raise RemoteUnreachable(self.location, _reason(error)) from None
+
+    def close(self) -> None:
+        self._odbs.clear()
+
+
+def push_objects(project_root: Path, remote: str | None, objects: Sequence[CachedOut]) -> str:
+    """`dvc push` of exactly these objects (a directory's `.dir`: its missing files too).
+
+    `dvc push` takes outputs, not objects, and only the workspace's versions of them; so
+    each object becomes an output of a temporary `.dvc` file in a temporary folder of the
+    project (removed afterwards), and those files are the targets. DVC uploads what the
+    remote lacks, from the local cache, into the layout the entry asks for (DVC 2 entries
+    have no `hash: md5`).
+    """
+    import shutil
+    import tempfile
+
+    if not objects:
+        return ""
+    folder = Path(tempfile.mkdtemp(prefix=".exp-ci-push-", dir=project_root))
+    try:
+        targets = []
+        for number, obj in enumerate(dict.fromkeys(objects)):
+            hash_line = "" if obj.legacy_layout else "  hash: md5\n"
+            target = folder / f"object-{number}.dvc"
+            target.write_text(f"outs:\n- md5: {obj.md5}\n{hash_line}  path: object-{number}\n")
+            targets.append(target.relative_to(project_root).as_posix())
+        return run_dvc(project_root, "push", *(["-r", remote] if remote else []), *targets)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# --- sweeps: scratch workspaces that share the project's cache; running experiments -------
+# (exp-ci run, exp-ci collect)
+
+
+def _dvc_config(project_root: Path):
+    from dvc.config import Config, ConfigError
+
+    try:
+        return Config(dvc_dir=str(project_root / ".dvc"), validate=False)
+    except ConfigError as error:
+        raise UserError(f"DVC cannot read its configuration in {project_root}: {error}") from None
+
+
+def share_project_config(project_root: Path, workspace: Path) -> Path:
+    """Give a scratch clone the project's local DVC config and make it use the project's
+    cache (the one DVC resolves, global config included); the cache folder, returned.
+
+    Outputs of experiments run there land in the project's cache, as with `dvc exp run
+    --temp`, which does the same for its temporary folders. DVC's own config code writes
+    the file, so relative paths in it are rebased on the new location.
+    """
+    project = _dvc_config(project_root)
+    cache = Path(str(project["cache"].get("dir") or project_root / ".dvc" / "cache"))
+    local = project.read("local")
+    with _dvc_config(workspace).edit("local", validate=False) as config:
+        config.update(local)
+        config["cache"]["dir"] = str(cache)
+    return cache
+
+
+@dataclass(frozen=True)
+class ExpRunResult:
+    exit_code: int  # DVC's
+    output: str  # DVC's stdout (the stage commands' output too), then its stderr
+    command_exit_code: int | None = None  # the failing stage command's, when DVC names it
+
+
+_STAGE_EXIT = re.compile(r"failed to run: .*, exited with (-?\d+)")
+
+
+def exp_run(workspace: Path, name: str, overrides: Sequence[str]) -> ExpRunResult:
+    """`dvc exp run --name NAME -S ...` in `workspace`; a failure is a result, not an error."""
+    args = ["exp", "run", "--name", name]
+    for override in overrides:
+        args += ["--set-param", override]
+    try:
+        return ExpRunResult(0, run_dvc(workspace, *args))
+    except DvcCommandError as error:
+        output = error.stdout + ("\n" if error.stdout and error.stderr else "") + error.stderr
+        stage_exits = _STAGE_EXIT.findall(output)
+        return ExpRunResult(error.code, output, int(stage_exits[-1]) if stage_exits else None)
+
+
+def exp_pull(
+    root: Path, git_remote: str, *, all_baselines: bool, dvc_remote: str, force: bool = False
+) -> str:
+    """`dvc exp pull`: the experiments' refs (HEAD's, or all with -A) and their cached data."""
+    args = ["exp", "pull", "--remote", dvc_remote]
+    args += ["--all-commits"] if all_baselines else []
+    args += ["--force"] if force else []
+    return run_dvc(root, *args, git_remote)

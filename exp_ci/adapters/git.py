@@ -259,3 +259,284 @@ class GitRepository:
             else:
                 paths.append(path)
         return sorted(paths)
+
+
+# --- writing refs and pushing them (exp-ci persist, exp-ci apply) --------------------------
+
+ZERO_SHA = "0" * 40
+_URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
+
+
+def redact_credentials(text: str) -> str:
+    """Remove `user:token@` from URLs in Git and DVC output before it is shown."""
+    return _URL_CREDENTIALS.sub("***@", text)
+
+
+def _git_failure(error: Exception) -> str:
+    """Git's own message from a GitCommandError, without GitPython's `stderr: '...'` dress."""
+    text = str(getattr(error, "stderr", "") or "").strip()
+    if text.startswith("stderr: '") and text.endswith("'"):
+        text = text[len("stderr: '") : -1]
+    text = " ".join(line.strip() for line in text.splitlines() if line.strip())
+    return redact_credentials(text or str(error)).rstrip(".")
+
+
+class GitWriteError(UserError):
+    """Git refused to write or push a ref; the message carries Git's own words."""
+
+
+def _run_with_input(git: GitRepository, args: list[str], data: str) -> str:
+    """`git ARGS` with `data` on stdin (GitPython cannot feed stdin from a string)."""
+    result = subprocess.run(
+        ["git", *args], cwd=git.root, input=data, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        output = result.stderr.strip() or result.stdout.strip()
+        said = " ".join(line.strip() for line in output.splitlines() if line.strip())
+        raise GitWriteError(
+            f"`git {args[0]}` failed (exit {result.returncode}): "
+            f"{redact_credentials(said).rstrip('.')}"
+        )
+    return result.stdout
+
+
+def ref_states(git: GitRepository, *prefixes: str) -> dict[str, tuple[str, str]]:
+    """Ref -> (object SHA, peeled commit SHA) for every ref under `prefixes`."""
+    out = git.run("for-each-ref", "--format=%(refname) %(objectname) %(*objectname)", *prefixes)
+    states = {}
+    for line in out.splitlines():
+        ref, obj, peeled = [*line.split(" "), ""][:3]
+        states[ref] = (obj, peeled or obj)
+    return states
+
+
+def remote_ref_states(
+    git: GitRepository, remote: str, refs: list[str]
+) -> dict[str, tuple[str, str]]:
+    """The same for `refs` on a Git remote (`git ls-remote`); a missing remote is a UserError."""
+    import git as gitpython
+
+    try:
+        out = git.run("ls-remote", "--end-of-options", remote, *refs)
+    except gitpython.GitCommandError as error:
+        raise UserError(
+            f"cannot read the Git remote '{remote}': {_git_failure(error)}. Check the name "
+            "with `git remote -v` (add it with `git remote add`) and that you can reach it."
+        ) from None
+    objects: dict[str, str] = {}
+    peeled: dict[str, str] = {}
+    for line in out.splitlines():
+        sha, _, ref = line.partition("\t")
+        if ref.endswith("^{}"):
+            peeled[ref[:-3]] = sha
+        else:
+            objects[ref] = sha
+    wanted = set(refs)
+    return {ref: (sha, peeled.get(ref, sha)) for ref, sha in objects.items() if ref in wanted}
+
+
+def branches_at(git: GitRepository, commit: str, remote: str | None = None) -> list[str]:
+    """Branch names at `commit`: the current branch first, then local, then `remote`'s."""
+    prefixes = ["refs/heads/"] + ([f"refs/remotes/{remote}/"] if remote else [])
+    out = git.run("for-each-ref", "--points-at", commit, "--format=%(refname)", *prefixes)
+    names: list[str] = []
+    current = git.current_branch()
+    for ref in out.splitlines():
+        if ref.startswith("refs/heads/"):
+            name = ref.removeprefix("refs/heads/")
+        else:
+            name = ref.removeprefix(f"refs/remotes/{remote}/")
+            if name == "HEAD":
+                continue
+        if name == current:
+            names.insert(0, name)
+        elif name not in names:
+            names.append(name)
+    return list(dict.fromkeys(names))
+
+
+def committer_identity(git: GitRepository) -> str:
+    """`Name <email> time zone` as Git would write it; a clear error when none is set."""
+    import git as gitpython
+
+    try:
+        return git.run("var", "GIT_COMMITTER_IDENT").strip()
+    except gitpython.GitCommandError:
+        raise UserError(
+            "Git does not know who you are, and an annotated tag (or a commit) records it. "
+            'Set it with `git config user.name "CI"` and `git config user.email ci@example.com` '
+            "(or GIT_COMMITTER_NAME and GIT_COMMITTER_EMAIL)."
+        ) from None
+
+
+def create_tag_object(git: GitRepository, name: str, commit: str, message: str) -> str:
+    """An annotated tag object for `commit` (no ref yet: `update_refs` writes that)."""
+    identity = committer_identity(git)
+    body = message if message.endswith("\n") else message + "\n"
+    data = f"object {commit}\ntype commit\ntag {name}\ntagger {identity}\n\n{body}"
+    return _run_with_input(git, ["mktag"], data).strip()
+
+
+def update_refs(
+    git: GitRepository, updates: list[tuple[str, str, str | None]], reason: str
+) -> None:
+    """Set refs in one transaction, each only if it still has the value we saw.
+
+    `updates` are (ref, new SHA, old SHA or None for "must not exist"); Git applies all of
+    them or none (`git update-ref --stdin`), so a failure leaves every ref as it was.
+    """
+    if not updates:
+        return
+    lines = "".join(f"update {ref} {new} {old or ZERO_SHA}\n" for ref, new, old in updates)
+    _run_with_input(git, ["update-ref", "-m", reason, "--stdin"], f"start\n{lines}commit\n")
+
+
+def push_refs(git: GitRepository, remote: str, refs: list[tuple[str, str | None]]) -> None:
+    """Push refs to the same names on `remote`, atomically, each only if the remote still
+    has the value we saw there (`--force-with-lease=REF:OLD`; empty OLD: must not exist)."""
+    if not refs:
+        return
+    args = ["push", "--atomic", "--porcelain", "--quiet"]
+    args += [f"--force-with-lease={ref}:{old or ''}" for ref, old in refs]
+    args += ["--end-of-options", remote] + [f"{ref}:{ref}" for ref, _ in refs]
+    _run_with_input(git, args, "")
+
+
+def staged_changes(git: GitRepository) -> list[str]:
+    """Paths whose staged content differs from HEAD."""
+    return git.run("diff", "--cached", "--name-only", "HEAD", "--").splitlines()
+
+
+def changed_paths(git: GitRepository, a: str, b: str) -> list[str]:
+    return git.run("diff", "--name-only", "--no-renames", a, b, "--").splitlines()
+
+
+def commit_paths(git: GitRepository, paths: list[str], message: str) -> str:
+    """Stage `paths` (changes, additions and deletions) and commit them; the new SHA."""
+    committer_identity(git)
+    git.run("add", "--all", "--", *paths)
+    _run_with_input(git, ["commit", "--quiet", "--no-verify", "--file", "-"], message)
+    return git.resolve_commit("HEAD")
+
+
+# --- sweeps: shallow clones, scratch clones, experiment refs between repositories ----------
+# (exp-ci run, exp-ci collect)
+
+
+def _sweep_git_error(error: Exception, doing: str, fix: str) -> UserError:
+    return UserError(f"{doing} failed: {_git_failure(error)}. {fix}")
+
+
+def is_shallow(git: GitRepository) -> bool:
+    return git.run("rev-parse", "--is-shallow-repository").strip() == "true"
+
+
+def unshallow(git: GitRepository, remote: str | None = None) -> None:
+    """Fetch the history a shallow clone lacks (from `remote`, else the default one)."""
+    import git as gitpython
+
+    args = ["fetch", "--unshallow", "--quiet", "--no-tags"]
+    if remote:
+        args += ["--end-of-options", remote]
+    try:
+        git.run(*args)
+    except gitpython.GitCommandError as error:
+        raise _sweep_git_error(
+            error,
+            "`git fetch --unshallow`",
+            "Fetch the full history yourself (in actions/checkout: `fetch-depth: 0`).",
+        ) from None
+
+
+def remote_names(git: GitRepository) -> list[str]:
+    return git.run("remote").split()
+
+
+def dirty_tracked_files(git: GitRepository) -> list[str]:
+    """Tracked files with uncommitted changes (staged or not)."""
+    out = git.run("status", "--porcelain", "--untracked-files=no", "--ignore-submodules")
+    return [line[3:] for line in out.splitlines() if line.strip()]
+
+
+def ref_commit(git: GitRepository, ref: str) -> str | None:
+    import git as gitpython
+
+    try:
+        return git.run("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").strip() or None
+    except gitpython.GitCommandError:
+        return None
+
+
+def scratch_clone(git: GitRepository, path: Path, commit: str) -> GitRepository:
+    """A throw-away clone at `path`, checked out (detached) at `commit`.
+
+    `--shared` borrows the objects of `git` (nothing is copied), and the clone has its own
+    refs, index and HEAD, so DVC's per-run state (refs/exps/exec/*, refs/exps/stash) in one
+    clone never meets another's. The local committer identity is carried over, as DVC's own
+    temporary executors do.
+    """
+    import git as gitpython
+
+    try:
+        git.run(
+            "clone",
+            "--shared",
+            "--no-checkout",
+            "--no-tags",
+            "--quiet",
+            "--",
+            str(git.root),
+            str(path),
+        )
+        clone = GitRepository(path)
+        clone.run("checkout", "--quiet", "--detach", commit)
+        for key in ("user.name", "user.email"):
+            with contextlib.suppress(gitpython.GitCommandError):
+                clone.run("config", key, git.run("config", "--local", "--get", key).strip())
+    except gitpython.GitCommandError as error:
+        raise _sweep_git_error(
+            error, f"preparing a workspace in {path}", "Check free disk space and permissions."
+        ) from None
+    return clone
+
+
+def reset_scratch(clone: GitRepository) -> None:
+    """Back to the checked-out commit: tracked files restored, untracked ones removed.
+    Ignored files (DVC outputs) stay; DVC checks them against dvc.lock before each run."""
+    clone.run("reset", "--hard", "--quiet")
+    clone.run("clean", "-d", "--force", "--quiet")
+
+
+def fetch_refs(
+    git: GitRepository, source: str, refs: Iterable[str], *, force: bool = False
+) -> None:
+    """Fetch `refs` from `source` (a remote name, URL or path) to the same names here.
+
+    Without `force`, Git refuses to move a ref that exists with another value, so nothing
+    here is overwritten. Refspecs go through stdin: a sweep may fetch thousands.
+    """
+    lines = "".join(f"{'+' if force else ''}{ref}:{ref}\n" for ref in refs)
+    if lines:
+        _run_with_input(
+            git, ["fetch", "--no-tags", "--quiet", "--stdin", "--end-of-options", source], lines
+        )
+
+
+def remote_experiment_refs(git: GitRepository, remote: str) -> dict[str, str]:
+    """Experiment ref -> commit on a Git remote (`git ls-remote`; DVC's machinery refs left out)."""
+    import git as gitpython
+
+    try:
+        out = git.run("ls-remote", "--refs", "--end-of-options", remote, "refs/exps/*")
+    except gitpython.GitCommandError as error:
+        raise _sweep_git_error(
+            error,
+            f"reading experiment refs from the Git remote '{remote}'",
+            "Check the name with `git remote -v` (or pass a URL) and that you can reach it.",
+        ) from None
+    found = {}
+    for line in out.splitlines():
+        sha, _, ref = line.partition("\t")
+        if parse_exp_ref(ref) is not None:
+            found[ref] = sha
+    return found
