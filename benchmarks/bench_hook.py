@@ -1,0 +1,197 @@
+"""Time `exp-ci-check-pushed` against `dvc status -c` and `dvc push` on a large directory.
+
+Builds, in a temporary folder, a DVC project whose `data/` directory holds N small files
+(default 20,000) tracked by `data.dvc`, pushed to a local DVC remote and to a bare Git
+`origin`. Then commit B adds one file to the directory (its data pushed too) and commit C
+changes only README.md; neither is on `origin` yet. Measured, in rounds so that every
+command sees the same machine state, `--repeats` times each (medians):
+
+- hook cold: the pre-push check of B (`PRE_COMMIT_FROM_REF`=origin's main,
+  `PRE_COMMIT_TO_REF`=B) with its index deleted first, so every object of the directory is
+  asked of the remote: what a fresh clone sees;
+- hook incremental: the same push, the index filled by the push of the first commit only:
+  B's new manifest and new file are asked, the 20,000 others are known;
+- hook warm: the same push again, every object known from the index;
+- hook, no DVC change: the push of C alone;
+- `dvc status -c`: DVC's comparison of the workspace with the remote;
+- `dvc push`: what DVC's own pre-push hook runs (here: nothing left to push).
+
+The hook runs as pre-commit runs it: its console script in a new process. Every command
+runs with Python's bytecode cache allowed (PYTHONDONTWRITEBYTECODE unset), as installed
+tools run on a user's machine.
+
+    python benchmarks/bench_hook.py [--files 20000] [--repeats 5] [--markdown]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from tests.helpers.project import environment  # noqa: E402
+
+BIN = Path(sys.executable).parent
+HOOK = str(BIN / "exp-ci-check-pushed")
+DVC = str(BIN / "dvc")
+
+
+def run(cwd: Path, env: Mapping[str, str], *args: str) -> str:
+    result = subprocess.run(list(args), cwd=cwd, env=dict(env), capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"error: {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
+    return result.stdout
+
+
+def timed(cwd: Path, env: Mapping[str, str], *args: str) -> float:
+    start = time.perf_counter()
+    run(cwd, env, *args)
+    return time.perf_counter() - start
+
+
+def commit(root: Path, env: Mapping[str, str], message: str) -> str:
+    run(root, env, "git", "add", "-A")
+    run(root, env, "git", "commit", "-q", "-m", message)
+    return run(root, env, "git", "rev-parse", "HEAD").strip()
+
+
+def build(folder: Path, files: int, env: Mapping[str, str]) -> tuple[Path, dict[str, str]]:
+    """The project; returns its root and the commits {first, data, docs}."""
+    root = folder / "project"
+    data = root / "data"
+    data.mkdir(parents=True)
+    run(root, env, "git", "init", "-q", "-b", "main")
+    run(root, env, "dvc", "init", "-q")
+    run(folder, env, "git", "init", "-q", "--bare", "origin.git")
+    run(root, env, "git", "remote", "add", "origin", "../origin.git")
+    (folder / "storage").mkdir()
+    run(root, env, "dvc", "remote", "add", "-d", "storage", "../storage")
+    width = len(str(files))
+    for number in range(files):
+        (data / f"sample-{number:0{width}d}.txt").write_bytes(b"sample %d\n" % number)
+    run(root, env, "dvc", "add", "-q", "data")
+    first = commit(root, env, "data")
+    run(root, env, "dvc", "push", "-q")
+    run(root, env, "git", "push", "-q", "-u", "origin", "main")
+    (data / "extra.txt").write_text("one more sample\n")
+    run(root, env, "dvc", "add", "-q", "data")
+    second = commit(root, env, "one more sample")
+    run(root, env, "dvc", "push", "-q")
+    (root / "README.md").write_text("docs\n")
+    docs = commit(root, env, "docs only")
+    return root, {"first": first, "data": second, "docs": docs}
+
+
+def pre_push(env: Mapping[str, str], from_ref: str, to_ref: str) -> dict[str, str]:
+    """The environment pre-commit gives a pre-push hook for `git push origin main`."""
+    return {
+        **env,
+        "PRE_COMMIT": "1",
+        "PRE_COMMIT_FROM_REF": from_ref,
+        "PRE_COMMIT_TO_REF": to_ref,
+        "PRE_COMMIT_REMOTE_NAME": "origin",
+        "PRE_COMMIT_REMOTE_URL": "../origin.git",
+        "PRE_COMMIT_LOCAL_BRANCH": "refs/heads/main",
+        "PRE_COMMIT_REMOTE_BRANCH": "refs/heads/main",
+    }
+
+
+def measure(
+    root: Path, commits: Mapping[str, str], env: Mapping[str, str], repeats: int
+) -> dict[str, float]:
+    index = root / ".dvc" / "tmp" / "exp-ci"
+    push_data = pre_push(env, commits["first"], commits["data"])
+    push_first = pre_push(env, "0" * 40, commits["first"])
+    push_docs = pre_push(env, commits["data"], commits["docs"])
+
+    def forget() -> None:
+        shutil.rmtree(index, ignore_errors=True)
+
+    def learn_first_push() -> None:
+        forget()
+        run(root, {**push_first, "PRE_COMMIT_REMOTE_NAME": "nowhere"}, HOOK)
+
+    steps: list[tuple[str, Callable[[], None], Mapping[str, str], list[str]]] = [
+        ("hook cold", forget, push_data, [HOOK]),
+        ("hook incremental", learn_first_push, push_data, [HOOK]),
+        ("hook warm", lambda: None, push_data, [HOOK]),
+        ("hook, no DVC change", lambda: None, push_docs, [HOOK]),
+        ("dvc status -c", lambda: None, env, [DVC, "status", "-c", "-q"]),
+        ("dvc push", lambda: None, env, [DVC, "push", "-q"]),
+    ]
+    times: dict[str, list[float]] = {name: [] for name, *_ in steps}
+    run(root, env, DVC, "status", "-c", "-q")  # DVC's own hash cache, as on a used machine
+    for _ in range(repeats):
+        for name, prepare, step_env, command in steps:
+            prepare()
+            times[name].append(timed(root, step_env, *command))
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def ratio(slow: float, fast: float) -> str:
+    value = slow / fast
+    return f"{value:.1f}x" if value < 9.95 else f"{value:.0f}x"
+
+
+def report(medians: Mapping[str, float], markdown: bool) -> str:
+    cold, warm = medians["hook cold"], medians["hook warm"]
+    incremental, docs = medians["hook incremental"], medians["hook, no DVC change"]
+    status, push = medians["dvc status -c"], medians["dvc push"]
+    rows = [
+        ("hook cold (no index)", cold, f"{ratio(status, cold)} vs dvc status -c"),
+        ("hook incremental (1 new file)", incremental, f"{ratio(push, incremental)} vs dvc push"),
+        ("hook warm (all known)", warm, f"{ratio(push, warm)} vs dvc push"),
+        ("hook, push without DVC change", docs, f"{ratio(push, docs)} vs dvc push"),
+        ("dvc status -c", status, ""),
+        ("dvc push (nothing to push)", push, ""),
+    ]
+    if markdown:
+        lines = ["| Command | Median | Ratio |", "|---|---:|---:|"]
+        lines += [f"| {name} | {seconds:.3f} s | {note} |" for name, seconds, note in rows]
+    else:
+        lines = [f"{name:32} {seconds:7.3f} s   {note}" for name, seconds, note in rows]
+    return "\n".join(lines)
+
+
+def versions(env: Mapping[str, str]) -> str:
+    dvc = run(REPO_ROOT, env, DVC, "--version").strip()
+    git = run(REPO_ROOT, env, "git", "--version").strip()
+    return f"dvc {dvc}, {git}, Python {platform.python_version()}, {os.cpu_count()} CPUs"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=20_000, help="files in data/ (20000)")
+    parser.add_argument("--repeats", type=int, default=5, help="runs per command (5)")
+    parser.add_argument("--markdown", action="store_true", help="print a markdown table")
+    args = parser.parse_args(argv)
+    if args.files < 1 or args.repeats < 1:
+        sys.exit("error: --files and --repeats must be positive")
+    with tempfile.TemporaryDirectory(prefix="exp-ci-bench-hook-") as folder:
+        env = environment(Path(folder) / "home")
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        print(f"# {versions(env)}", flush=True)
+        start = time.perf_counter()
+        root, commits = build(Path(folder), args.files, env)
+        print(
+            f"# data/ of {args.files + 1} files, pushed to a local DVC remote "
+            f"(built in {time.perf_counter() - start:.0f} s); median of {args.repeats} runs",
+            flush=True,
+        )
+        print(report(measure(root, commits, env, args.repeats), args.markdown))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

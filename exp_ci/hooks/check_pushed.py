@@ -1,0 +1,379 @@
+"""`exp-ci-check-pushed`: block pushing Git history whose DVC data is not in the DVC remote.
+
+pre-push: every output recorded by a `dvc.lock` or `.dvc` file that the pushed commits add
+or change must be in the DVC remote (the default one, the output's own `remote:`, or
+--remote NAME). pre-commit: the staged DVC files' outputs must be in the local cache (the
+data was really committed), and with --require-remote in the remote too. Outside
+pre-commit it checks the commits of HEAD (or --to-ref) that no remote branch has yet.
+
+Exit codes: 0 all there, 1 data missing (or the remote could not be checked), 2 a usage or
+project problem such as a DVC file that does not parse.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from exp_ci.errors import EXIT_CHECK_FAILED, EXIT_OK, UserError, run_guarded
+
+if TYPE_CHECKING:
+    from exp_ci.adapters.dvc import LocalCache, RemoteLocation
+    from exp_ci.hooks.history import DvcFileVersion, GitReader
+    from exp_ci.hooks.outputs import Output
+    from exp_ci.hooks.verify import Verdict
+    from exp_ci.read.dvcyaml import CachedOut
+
+PROG = "exp-ci-check-pushed"
+PRE_COMMIT = "pre-commit"
+PRE_PUSH = "pre-push"
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    repo: Path = Path()
+    stage: str = PRE_PUSH
+    to_ref: str = "HEAD"
+    from_ref: str | None = None
+    git_remote: str | None = None  # the Git remote being pushed to (pre-push)
+    remote: str | None = None  # the DVC remote to check; None: each output's own, or default
+    fix: bool = False
+    allow_offline: bool = False
+    require_remote: bool = False
+    use_index: bool = True
+    verbose: bool = False
+    quiet: bool = False
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-r",
+        "--remote",
+        metavar="NAME",
+        help="the DVC remote to check (default: each output's own `remote:`, else the "
+        "project's default remote)",
+    )
+    parser.add_argument(
+        "--fix",
+        action="store_true",
+        help="push exactly the missing objects with `dvc push`, then check again",
+    )
+    parser.add_argument(
+        "--allow-offline",
+        action="store_true",
+        help="when the DVC remote cannot be reached, warn and pass instead of blocking",
+    )
+    parser.add_argument(
+        "--require-remote",
+        action="store_true",
+        help="pre-commit stage: also require the staged outputs in the DVC remote",
+    )
+    parser.add_argument(
+        "--no-index",
+        dest="use_index",
+        action="store_false",
+        help="ask the remote about every object, not only those not yet seen there "
+        "(the index in .dvc/tmp/exp-ci/ is still updated)",
+    )
+    parser.add_argument(
+        "--stage",
+        choices=(PRE_COMMIT, PRE_PUSH),
+        help="what to check: the staged DVC files, or the commits being pushed (default: "
+        "from pre-commit's environment; outside pre-commit, the commits being pushed)",
+    )
+    parser.add_argument(
+        "--from-ref",
+        metavar="REV",
+        help="pre-push: the remote's old tip (default: $PRE_COMMIT_FROM_REF)",
+    )
+    parser.add_argument(
+        "--to-ref",
+        metavar="REV",
+        help="pre-push: the commit being pushed (default: $PRE_COMMIT_TO_REF, else HEAD)",
+    )
+
+
+def _common_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-C",
+        "--repo",
+        default=".",
+        metavar="PATH",
+        help="the Git repository to check (default: the current folder)",
+    )
+    loudness = parser.add_mutually_exclusive_group()
+    loudness.add_argument(
+        "-v", "--verbose", action="store_true", help="list every missing file; say what was checked"
+    )
+    loudness.add_argument("-q", "--quiet", action="store_true", help="print only problems")
+
+
+def options_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> CheckOptions:
+    """Options from the command line, completed from pre-commit's environment variables."""
+    pushing = bool(environ.get("PRE_COMMIT_TO_REF") or environ.get("PRE_COMMIT_REMOTE_NAME"))
+    stage = args.stage or (
+        PRE_COMMIT if environ.get("PRE_COMMIT") == "1" and not pushing else PRE_PUSH
+    )
+    to_ref = (
+        args.to_ref
+        or environ.get("PRE_COMMIT_TO_REF")
+        or environ.get("PRE_COMMIT_LOCAL_BRANCH")
+        or "HEAD"
+    )
+    return CheckOptions(
+        repo=Path(args.repo),
+        stage=stage,
+        to_ref=to_ref,
+        from_ref=args.from_ref or environ.get("PRE_COMMIT_FROM_REF") or None,
+        git_remote=environ.get("PRE_COMMIT_REMOTE_NAME") or None,
+        remote=args.remote,
+        fix=args.fix,
+        allow_offline=args.allow_offline,
+        require_remote=args.require_remote,
+        use_index=args.use_index,
+        verbose=args.verbose,
+        quiet=args.quiet,
+    )
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _common_arguments(parser)
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    options = options_from_args(args, os.environ if environ is None else environ)
+    return run_guarded(lambda: check_pushed(options), verbose=args.verbose)
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+def check_pushed(options: CheckOptions) -> int:
+    """Find the DVC files being pushed (or committed); check their outputs; report."""
+    from exp_ci.hooks import history
+
+    if options.stage == PRE_PUSH and options.to_ref == history.ZERO_SHA:
+        if options.verbose:
+            _say(f"{PROG}: the push deletes a ref; nothing to check")
+        return EXIT_OK
+    git = history.GitReader(options.repo)
+    if options.stage == PRE_COMMIT:
+        versions = history.staged_dvc_files(git)
+        scope = "the staged DVC files"
+    else:
+        versions = history.pushed_dvc_files(
+            git, options.to_ref, options.from_ref, options.git_remote
+        )
+        scope = "the commits being pushed"
+    if not versions:
+        if options.verbose:
+            _say(f"{PROG}: no dvc.lock or .dvc file changes in {scope}; nothing to check")
+        return EXIT_OK
+    status = EXIT_OK
+    for root, outputs in _read_outputs(git, versions).items():
+        status |= _check_project(root, outputs, options, scope, lambda: _fix_command(git, options))
+    return status
+
+
+def _read_outputs(git: GitReader, versions: list[DvcFileVersion]) -> dict[Path, list[Output]]:
+    """Outputs recorded by each DVC file version, grouped by the DVC project they belong to."""
+    from dataclasses import replace
+
+    from exp_ci.hooks.history import read_versions
+    from exp_ci.hooks.outputs import DvcFileError, outputs_of
+
+    roots: dict[str, Path | None] = {}
+    projects: dict[Path, list[Output]] = {}
+    for version, (content, beside) in read_versions(git, versions).items():
+        root = _project_root(git.root, version.path, roots)
+        if root is None:
+            continue  # a `.dvc` file outside any DVC project is not DVC's
+        try:
+            outputs = outputs_of(version.path, content, beside)
+        except DvcFileError as error:
+            where = f"at commit {version.commit[:7]}" if version.commit else "staged"
+            raise UserError(
+                f"{error} ({where}). DVC cannot read this file either: fix it (and amend the "
+                "commit that recorded it) before pushing."
+            ) from None
+        outputs = [replace(output, commit=version.commit) for output in outputs]
+        projects.setdefault(root, []).extend(outputs)
+    return projects
+
+
+def _project_root(repo_root: Path, path: str, roots: dict[str, Path | None]) -> Path | None:
+    """The DVC project a file belongs to: the nearest folder above it holding `.dvc/`."""
+    folder = path.rsplit("/", 1)[0] if "/" in path else ""
+    if folder not in roots:
+        if (repo_root / folder / ".dvc").is_dir():
+            roots[folder] = repo_root / folder if folder else repo_root
+        elif not folder:
+            roots[folder] = None
+        else:
+            roots[folder] = _project_root(repo_root, folder, roots)
+    return roots[folder]
+
+
+def _fix_command(git: GitReader, options: CheckOptions) -> str:
+    """The command that pushes exactly what is missing, for the same commits and remote."""
+    words = [PROG, "--fix"]
+    if options.stage == PRE_COMMIT:
+        words += ["--stage", PRE_COMMIT, "--require-remote"]
+    elif git.resolve_commit(options.to_ref) != git.resolve_commit("HEAD"):
+        words += ["--to-ref", git.resolve_commit(options.to_ref)[:10]]
+    if options.remote:
+        words += ["-r", options.remote]
+    return " ".join(words)
+
+
+class _LocalStore:
+    """The project's local cache, asked like a remote (pre-commit stage)."""
+
+    def __init__(self, cache: LocalCache) -> None:
+        self.cache = cache
+
+    def exists(self, objects: Collection[CachedOut]) -> set[CachedOut]:
+        return {obj for obj in objects if self.cache.object_path(obj).is_file()}
+
+    def read(self, obj: CachedOut) -> bytes | None:
+        return self.cache.read(obj)
+
+
+@dataclass(frozen=True)
+class _RemoteCheck:
+    location: RemoteLocation
+    outputs: list[Output]
+    verdict: Verdict | None  # None: the remote could not be reached
+    unreachable: str = ""
+
+
+def _check_project(
+    root: Path,
+    outputs: list[Output],
+    options: CheckOptions,
+    scope: str,
+    fix_command: Callable[[], str],
+) -> int:
+    from exp_ci.adapters.dvc import LocalCache
+    from exp_ci.hooks import report
+    from exp_ci.hooks.verify import find_missing, unique_outputs
+
+    outputs = unique_outputs(outputs)  # the oldest commit recording each (path, object)
+    cache = LocalCache(root)
+    if options.stage == PRE_COMMIT:
+        local = find_missing(outputs, _LocalStore(cache), read_local=cache.read)
+        if local.missing:
+            _say(report.local_missing_report(local.missing, verbose=options.verbose))
+            return EXIT_CHECK_FAILED
+        if options.verbose:
+            _say(f"{PROG}: {report.count(len(outputs), 'staged output')} in the local cache")
+        if not options.require_remote:
+            return EXIT_OK
+    checks = _check_remotes(root, outputs, cache, options)
+    if options.fix and any(c.verdict and c.verdict.missing for c in checks):
+        _fix(root, checks, cache, quiet=options.quiet)
+        checks = _check_remotes(root, outputs, cache, options)
+    status = EXIT_OK
+    for check in checks:
+        name = check.location.name
+        if check.verdict is None:
+            _say(
+                report.unreachable_report(
+                    name, check.unreachable, len(check.outputs), allow_offline=options.allow_offline
+                )
+            )
+            status |= EXIT_OK if options.allow_offline else EXIT_CHECK_FAILED
+        elif check.verdict.missing:
+            not_local = {m.obj for m in check.verdict.missing if not _in_cache(cache, m.obj)}
+            _say(
+                report.remote_missing_report(
+                    check.verdict.missing,
+                    name,
+                    check.location.url,
+                    scope,
+                    not_local,
+                    fix_command(),
+                    verbose=options.verbose,
+                )
+            )
+            status |= EXIT_CHECK_FAILED
+        elif options.verbose:
+            _say(
+                f"{PROG}: {report.count(len(check.outputs), 'output')} in DVC remote '{name}' "
+                f"({report.count(check.verdict.asked, 'object')} asked of the remote, the "
+                "rest known from the index)"
+            )
+    return status
+
+
+def _in_cache(cache: LocalCache, obj: CachedOut) -> bool:
+    return cache.object_path(obj).is_file()
+
+
+def _check_remotes(
+    root: Path, outputs: list[Output], cache: LocalCache, options: CheckOptions
+) -> list[_RemoteCheck]:
+    """Check outputs against their remotes, asking each only about objects its index lacks."""
+    from exp_ci.adapters.dvc import DvcRemote, RemoteUnreachable, remote_location
+    from exp_ci.hooks.index import EmptyIndex, VerifiedIndex
+    from exp_ci.hooks.verify import find_missing
+
+    by_remote: dict[str | None, list[Output]] = {}
+    for output in outputs:
+        by_remote.setdefault(options.remote or output.remote, []).append(output)
+    checks = []
+    for name, group in by_remote.items():
+        location = remote_location(root, name)
+        index = VerifiedIndex.load(root, location.url)
+        remote = DvcRemote(root, location)
+        try:
+            verdict = find_missing(
+                group,
+                remote,
+                read_local=cache.read,
+                known=index if options.use_index else EmptyIndex(index),
+            )
+        except RemoteUnreachable as error:
+            checks.append(_RemoteCheck(location, group, None, error.reason))
+            continue
+        finally:
+            remote.close()
+        index.add(verdict.present)
+        checks.append(_RemoteCheck(location, group, verdict))
+    return checks
+
+
+def _fix(root: Path, checks: list[_RemoteCheck], cache: LocalCache, *, quiet: bool) -> None:
+    """`dvc push` exactly the missing outputs' objects that this machine's cache has."""
+    from exp_ci.adapters.dvc import DvcCommandError, push_objects
+    from exp_ci.hooks.report import count
+
+    for check in checks:
+        if check.verdict is None or not check.verdict.missing:
+            continue
+        objects = list(
+            dict.fromkeys(
+                m.output.obj for m in check.verdict.missing if _in_cache(cache, m.output.obj)
+            )
+        )
+        if not objects:
+            continue
+        if not quiet:
+            _say(
+                f"{PROG}: pushing the data of {count(len(objects), 'output')} to DVC remote "
+                f"'{check.location.name}' with `dvc push`"
+            )
+        try:
+            push_objects(root, check.location.name, objects)
+        except DvcCommandError as error:
+            _say(f"{PROG}: warning: {error.message}")
