@@ -1,0 +1,471 @@
+"""What `exp-ci persist` will write, decided before anything is written (pure).
+
+Ref names come from templates and are checked with Git's own `check-ref-format` rules;
+each ref is compared with what exists locally and on the Git remote, so a rerun finds
+everything "up to date" and a ref that points elsewhere is a conflict that names both
+commits. Tag messages and `exp-ci apply`'s commit messages describe the experiment with
+its metrics and params. No Git, no DVC, no I/O here.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from exp_ci.errors import UserError
+from exp_ci.model import Experiment, MetricSpec
+from exp_ci.select import columns_of, flat_values, metric_value
+
+PLACEHOLDERS = ("name", "rev", "baseline", "metric", "value", "date")
+SHORT_SHA = 7
+
+
+class Kind(str, Enum):
+    BRANCH = "branch"
+    TAG = "tag"
+
+    @property
+    def prefix(self) -> str:
+        return "refs/heads/" if self is Kind.BRANCH else "refs/tags/"
+
+
+DEFAULT_TEMPLATES = {Kind.BRANCH: "exp/{name}", Kind.TAG: "exp/{name}-{rev}"}
+
+# --- Git ref names ------------------------------------------------------------------------
+
+# Characters `git check-ref-format` rejects anywhere (rule 4, 5 and 10 of its manual).
+_BAD_CHARACTERS = frozenset(" ~^:?*[\\\x7f") | frozenset(chr(c) for c in range(32))
+
+
+def ref_format_error(refname: str) -> str | None:
+    """Why Git would reject `refname` (a full ref such as refs/heads/x), or None.
+
+    The rules of `git check-ref-format` without options; tests compare this with Git.
+    """
+    if refname == "@":
+        return "it is the single character '@'"
+    bad = sorted({c for c in refname if c in _BAD_CHARACTERS})
+    if bad:
+        shown = ", ".join(repr(c) for c in bad)
+        return f"it contains {shown} (no spaces, control characters, ~ ^ : ? * [ or \\)"
+    if ".." in refname:
+        return "it contains '..'"
+    if "@{" in refname:
+        return "it contains '@{'"
+    if refname.endswith("."):
+        return "it ends with '.'"
+    components = refname.split("/")
+    if len(components) < 2:
+        return "it has a single level (a full ref has at least one '/')"
+    for component in components:
+        if not component:
+            return "it has an empty part (a leading, trailing or doubled '/')"
+        if component.startswith("."):
+            return f"its part '{component}' starts with '.'"
+        if component.endswith(".lock"):
+            return f"its part '{component}' ends with '.lock'"
+    return None
+
+
+def short_name_error(kind: Kind, name: str) -> str | None:
+    """Why `name` cannot be a branch or tag name, or None (as `git branch`/`git tag` judge)."""
+    if name.startswith("-"):
+        return "it starts with '-' (it would read as an option)"
+    if kind is Kind.BRANCH and name == "HEAD":
+        return "'HEAD' is not a branch name Git allows"
+    return ref_format_error(kind.prefix + name)
+
+
+# --- templates ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Number:
+    """A metric value in a template: shortest form by default, `{value:.3f}` works too."""
+
+    value: float
+    precision: int
+
+    def __format__(self, spec: str) -> str:
+        from exp_ci.render.formats import format_value
+
+        return format(self.value, spec) if spec else format_value(self.value, self.precision)
+
+
+def template_values(
+    experiment: Experiment, metric: MetricSpec | None, precision: int
+) -> dict[str, Any]:
+    """What each placeholder stands for; `metric`/`value` only when ranked by a metric.
+
+    `{date}` is the day the experiment ran (UTC), not today, so a rerun names the same ref.
+    """
+    values: dict[str, Any] = {
+        "name": experiment.label,
+        "rev": experiment.rev[:SHORT_SHA],
+        "baseline": experiment.baseline_rev[:SHORT_SHA],
+        "date": experiment.created.strftime("%Y-%m-%d"),
+    }
+    if metric is not None:
+        values["metric"] = metric.key
+        value = metric_value(experiment, metric)
+        if value is not None:
+            values["value"] = _Number(value, precision)
+    return values
+
+
+def render_template(template: str, values: Mapping[str, Any], *, option: str) -> str:
+    """Fill a `{placeholder}` template; every mistake is a UserError naming `option`."""
+    known = " ".join("{" + p + "}" for p in PLACEHOLDERS)
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+    except ValueError as error:
+        raise UserError(
+            f"{option} '{template}' is not a valid template ({error}). Use {known}; write "
+            "a literal brace as {{ or }}."
+        ) from None
+    for field in fields:
+        base = field.split(".")[0].split("[")[0]
+        if base not in PLACEHOLDERS:
+            raise UserError(
+                f"{option} '{template}' has the unknown placeholder {{{field}}}. Use {known}."
+            )
+        if base not in values:
+            needs = (
+                "the experiment has no numeric value for the metric"
+                if base == "value" and "metric" in values
+                else "pass --metric (or set `metric:` in .exp-ci.yaml)"
+            )
+            raise UserError(f"{option} '{template}' uses {{{base}}}: {needs}.")
+    try:
+        return template.format_map(values)
+    except (ValueError, TypeError, AttributeError, IndexError, KeyError) as error:
+        raise UserError(f"{option} '{template}' cannot be filled in: {error}.") from None
+
+
+# --- the plan -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """A branch or tag to point at an experiment commit."""
+
+    experiment: Experiment
+    kind: Kind
+    name: str  # short: exp/lr-high
+    message: str | None = None  # the annotated tag's message
+
+    @property
+    def ref(self) -> str:
+        return self.kind.prefix + self.name
+
+
+@dataclass(frozen=True)
+class RefState:
+    """Where an existing ref points: its object (a tag object for annotated tags), peeled."""
+
+    object: str
+    commit: str
+
+
+class Action(str, Enum):
+    CREATE = "create"
+    UPDATE = "update"  # only with --force
+    UP_TO_DATE = "up to date"
+
+
+@dataclass(frozen=True)
+class RefStep:
+    target: Target
+    local: Action
+    local_old: RefState | None
+    remote: Action | None = None  # None: not pushed
+    remote_old: RefState | None = None
+
+
+def make_target(
+    experiment: Experiment,
+    kind: Kind,
+    template: str | None,
+    metric: MetricSpec | None,
+    precision: int,
+    message: str | None = None,
+) -> Target:
+    """The branch or tag for one experiment, its name checked before anything is written."""
+    chosen = template or DEFAULT_TEMPLATES[kind]
+    values = template_values(experiment, metric, precision)
+    name = render_template(chosen, values, option="--name")
+    problem = short_name_error(kind, name)
+    if problem:
+        raise UserError(
+            f"--name '{chosen}' gives the {kind.value} name '{name}' for experiment "
+            f"{experiment.label}, which Git rejects: {problem}. Change the template."
+        )
+    return Target(experiment, kind, name, message if kind is Kind.TAG else None)
+
+
+def _action(
+    state: RefState | None, target: Target, force: bool, where: str, conflicts: list[str]
+) -> Action:
+    if state is None:
+        return Action.CREATE
+    if state.commit == target.experiment.rev:
+        return Action.UP_TO_DATE
+    if not force:
+        conflicts.append(
+            f"{target.kind.value} {target.name} points at "
+            f"{state.commit[:SHORT_SHA] or state.object[:SHORT_SHA]} {where}, not at "
+            f"{target.experiment.rev[:SHORT_SHA]} (experiment {target.experiment.label})"
+        )
+    return Action.UPDATE
+
+
+def _path_conflict(ref: str, existing: Sequence[str]) -> str | None:
+    """An existing ref that is a folder or a file where `ref` needs the other (Git refuses)."""
+    for other in existing:
+        if other != ref and (other.startswith(ref + "/") or ref.startswith(other + "/")):
+            return other
+    return None
+
+
+def plan_refs(
+    targets: Sequence[Target],
+    local: Mapping[str, RefState],
+    remote: Mapping[str, RefState] | None = None,
+    *,
+    force: bool = False,
+    remote_name: str = "the remote",
+) -> tuple[RefStep, ...]:
+    """Compare every target with the refs that exist; refuse conflicts unless forced.
+
+    `local` holds every local branch and tag; `remote` the targets' refs on the Git
+    remote (None when nothing is pushed). All problems are reported together.
+    """
+    problems: list[str] = []
+    by_ref: dict[str, Target] = {}
+    for target in targets:
+        earlier = by_ref.setdefault(target.ref, target)
+        if earlier is not target and earlier.experiment.rev != target.experiment.rev:
+            problems.append(
+                f"experiments {earlier.experiment.ref or earlier.experiment.rev} and "
+                f"{target.experiment.ref or target.experiment.rev} would both become "
+                f"{target.kind.value} {target.name}; add {{rev}} or {{baseline}} to --name"
+            )
+    conflicts: list[str] = []
+    steps = []
+    for target in by_ref.values():
+        clash = _path_conflict(target.ref, list(local))
+        if clash is not None:
+            problems.append(
+                f"{target.ref} cannot exist next to the existing {clash}; choose another --name"
+            )
+        local_action = _action(local.get(target.ref), target, force, "here", conflicts)
+        remote_action = None
+        if remote is not None:
+            where = f"on {remote_name}"
+            remote_action = _action(remote.get(target.ref), target, force, where, conflicts)
+        steps.append(
+            RefStep(
+                target,
+                local_action,
+                local.get(target.ref),
+                remote_action,
+                None if remote is None else remote.get(target.ref),
+            )
+        )
+    if conflicts:
+        problems.append(
+            "; ".join(conflicts) + ". Nothing was changed. Pass --force to move them, or "
+            "choose another name with --name"
+        )
+    if problems:
+        raise UserError(". ".join(problems) + ".")
+    return tuple(steps)
+
+
+# --- what is said about the plan ----------------------------------------------------------
+
+
+def _tense(done: bool, present: str, past: str) -> str:
+    return past if done else f"would {present}"
+
+
+def local_line(step: RefStep, *, done: bool) -> str:
+    target = step.target
+    what = f"{target.kind.value} {target.name}"
+    at = target.experiment.rev[:SHORT_SHA]
+    about = f"(experiment {target.experiment.label})"
+    if step.local is Action.UP_TO_DATE:
+        return f"{what} is up to date at {at} {about}"
+    if step.local is Action.UPDATE and step.local_old is not None:
+        old = step.local_old.commit[:SHORT_SHA]
+        return f"{_tense(done, 'move', 'moved')} {what} from {old} to {at} {about}, --force"
+    return f"{_tense(done, 'create', 'created')} {what} at {at} {about}"
+
+
+def data_line(experiment: Experiment, git_remote: str, dvc_remote: str, *, done: bool) -> str:
+    return (
+        f"{_tense(done, 'push', 'pushed')} the data of experiment {experiment.label} to DVC "
+        f"remote '{dvc_remote}' and {experiment.ref} to {git_remote} (dvc exp push)"
+    )
+
+
+def remote_line(step: RefStep, git_remote: str, *, done: bool) -> str:
+    target = step.target
+    what = f"{target.kind.value} {target.name}"
+    if step.remote is Action.UP_TO_DATE:
+        return f"{what} is up to date on {git_remote}"
+    if step.remote is Action.UPDATE and step.remote_old is not None:
+        old = step.remote_old.commit[:SHORT_SHA]
+        verb = _tense(done, "force-push", "force-pushed")
+        return f"{verb} {what} to {git_remote} (it was at {old} there)"
+    return f"{_tense(done, 'push', 'pushed')} {what} to {git_remote}"
+
+
+def needs_push(step: RefStep) -> bool:
+    return step.remote in (Action.CREATE, Action.UPDATE)
+
+
+# --- messages -----------------------------------------------------------------------------
+
+
+def _value(values: Mapping[str, Any], name: str, precision: int) -> str:
+    from exp_ci.render.formats import MISSING, format_value
+
+    value = values.get(name)
+    return MISSING if value is None else format_value(value, precision)
+
+
+def values_table(experiment: Experiment, baseline: Experiment, precision: int) -> str:
+    """Metrics then params, the experiment beside its baseline, as plain text."""
+    from tabulate import tabulate
+
+    mine = {**flat_values(experiment.metrics), **flat_values(experiment.params)}
+    theirs = {**flat_values(baseline.metrics), **flat_values(baseline.params)}
+    rows = []
+    for column in columns_of([baseline, experiment]):
+        value = _value(mine, column.full_name, precision)
+        before = _value(theirs, column.full_name, precision)
+        changed = "*" if value != before else ""
+        rows.append([column.kind.rstrip("s"), column.label, value, before, changed])
+    if not rows:
+        return "(no params or metrics)"
+    return tabulate(
+        rows,
+        headers=["", "name", experiment.label, "baseline", "changed"],
+        tablefmt="simple",
+        disable_numparse=True,
+    )
+
+
+def _identity(experiment: Experiment, baseline: Experiment) -> str:
+    baseline_name = f" ({baseline.name})" if baseline.name else ""
+    lines = [
+        f"experiment: {experiment.label}",
+        f"commit:     {experiment.rev}",
+        f"baseline:   {experiment.baseline_rev}{baseline_name}",
+    ]
+    if experiment.ref:
+        lines.append(f"ref:        {experiment.ref}")
+    return "\n".join(lines)
+
+
+def ranking_phrase(
+    experiment: Experiment, baseline: Experiment, metric: MetricSpec | None, precision: int
+) -> str:
+    """'auc 0.85, +0.2 against the baseline' (empty without a metric or value)."""
+    from exp_ci.render.formats import format_delta, format_value
+
+    if metric is None:
+        return ""
+    value = metric_value(experiment, metric)
+    if value is None:
+        return ""
+    phrase = f"{metric.key} {format_value(value, precision)}"
+    before = metric_value(baseline, metric)
+    if before is not None:
+        phrase += f", {format_delta(value - before, precision)} against the baseline"
+    return phrase
+
+
+def tag_message(
+    experiment: Experiment, baseline: Experiment, metric: MetricSpec | None, precision: int
+) -> str:
+    """The annotated tag's message: a subject, the experiment's identity, its values table."""
+    ranked = ranking_phrase(experiment, baseline, metric, precision)
+    subject = f"Experiment {experiment.label}" + (f": {ranked}" if ranked else "")
+    return (
+        f"{subject}\n\n{_identity(experiment, baseline)}\n\n"
+        f"{values_table(experiment, baseline, precision)}\n"
+    )
+
+
+def commit_message(
+    experiment: Experiment,
+    baseline: Experiment,
+    precision: int,
+    subject: str | None = None,
+    shown_metrics: int = 3,
+) -> str:
+    """`exp-ci apply --commit`: names the experiment and its metric values, always."""
+    from exp_ci.render.formats import format_value
+
+    if subject is None:
+        metrics = flat_values(experiment.metrics)
+        labels = {c.full_name: c.label for c in columns_of([experiment]) if c.kind == "metrics"}
+        shown = [
+            f"{labels.get(name, name)}={format_value(value, precision)}"
+            for name, value in list(metrics.items())[:shown_metrics]
+            if not isinstance(value, (dict, list))
+        ]
+        more = ", ..." if len(metrics) > shown_metrics else ""
+        subject = f"Apply experiment {experiment.label}" + (
+            f" ({', '.join(shown)}{more})" if shown else ""
+        )
+    return (
+        f"{subject.rstrip()}\n\n{_identity(experiment, baseline)}\n\n"
+        f"{values_table(experiment, baseline, precision)}\n"
+    )
+
+
+PULL_REQUEST_MARKER = "<!-- exp-ci:persist -->"
+
+
+def pull_request_body(
+    experiment: Experiment,
+    baseline: Experiment,
+    branch: str,
+    git_remote: str,
+    metric: MetricSpec | None,
+    precision: int,
+    params: tuple[str, ...] = (),
+    metrics: tuple[str, ...] = (),
+) -> str:
+    """The pull request's body: what the branch is, and the experiment against its baseline.
+
+    `params`/`metrics` are include globs, as in `exp-ci show` (the project's settings).
+
+    Names come from whoever ran the experiment, so they are escaped; the checkout commands
+    sit in a `~~~` fence, which no ref name can close (Git forbids `~` in refs).
+    """
+    from exp_ci.model import Baseline
+    from exp_ci.render.formats import render_markdown
+    from exp_ci.render.markdown import escape
+    from exp_ci.render.table import TableOptions, build_table
+
+    table = build_table(
+        [Baseline(baseline, (experiment,))],
+        TableOptions(metric=metric, params=params, metrics=metrics, precision=precision),
+    )
+    baseline_name = f" ({escape(baseline.name)})" if baseline.name else ""
+    return (
+        f"{PULL_REQUEST_MARKER}\n"
+        f"Experiment **{escape(experiment.label)}** (commit {experiment.rev[:SHORT_SHA]}), "
+        f"kept as this branch by `exp-ci persist`, against its baseline "
+        f"{experiment.baseline_rev[:SHORT_SHA]}{baseline_name}:\n\n"
+        f"{render_markdown(table)}\n"
+        "Its data is in the DVC remote. To work with it:\n\n"
+        f"~~~sh\ngit fetch {git_remote} {branch}\ngit checkout {branch}\ndvc pull\n~~~\n"
+    )

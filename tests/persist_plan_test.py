@@ -1,0 +1,349 @@
+"""What `exp-ci persist` decides before writing: ref names, the plan, the messages (pure)."""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import datetime, timezone
+
+import pytest
+
+from exp_ci.errors import UserError
+from exp_ci.model import Direction, Experiment, FileValues, MetricSpec
+from exp_ci.persist_plan import (
+    Action,
+    Kind,
+    RefState,
+    commit_message,
+    data_line,
+    local_line,
+    make_target,
+    plan_refs,
+    pull_request_body,
+    ref_format_error,
+    remote_line,
+    render_template,
+    short_name_error,
+    tag_message,
+    template_values,
+)
+
+BASE = "b" * 40
+REV = "e" * 40
+OTHER = "0123456789" * 4
+AUC = MetricSpec("metrics.json", "auc", Direction.MAX)
+T0 = datetime(2026, 3, 4, 23, 30, tzinfo=timezone.utc)
+
+
+def experiment(
+    name="lr-high", rev=REV, auc=0.85, lr=0.3, base=BASE, created=T0, loss=0.7
+) -> Experiment:
+    metrics = {"auc": auc, "loss": {"val": loss}} if auc is not None else {"loss": {"val": loss}}
+    return Experiment(
+        rev=rev,
+        baseline_rev=base,
+        name=name,
+        created=created,
+        params={"params.yaml": FileValues("params.yaml", {"train": {"lr": lr}, "seed": 7})},
+        metrics={"metrics.json": FileValues("metrics.json", metrics)},
+        ref=f"refs/exps/{base[:2]}/{base[2:]}/{name}",
+    )
+
+
+BASELINE = Experiment(
+    BASE,
+    BASE,
+    "main",
+    T0,
+    {"params.yaml": FileValues("params.yaml", {"train": {"lr": 0.1}, "seed": 7})},
+    {"metrics.json": FileValues("metrics.json", {"auc": 0.65, "loss": {"val": 0.9}})},
+)
+
+# Branch names and whether Git takes them; each is checked against `git check-ref-format`.
+REF_NAME_CASES = [
+    "exp/lr-high",
+    "lr-high",
+    "a/b/c",
+    "x@y",
+    "{x}",
+    "a.lock.b",
+    "é-unicode",
+    "under_score+plus=eq,comma",
+    "a..b",
+    "a.lock",
+    "a/b.lock/c",
+    "a/.b",
+    ".a",
+    "x.",
+    "a/b.",
+    "a@{b",
+    "@{-1}",
+    "a b",
+    "a\tb",
+    "a\x01b",
+    "a\x7fb",
+    "a~1",
+    "a^",
+    "a:b",
+    "a?b",
+    "a*",
+    "a[b",
+    "a\\b",
+    "a//b",
+    "/a",
+    "a/",
+    "-x",
+    "HEAD",
+    "@",
+    "",
+]
+
+
+@pytest.fixture(scope="module")
+def git_dir(tmp_path_factory) -> str:
+    root = tmp_path_factory.mktemp("refcheck")
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    return str(root)
+
+
+def git_accepts(git_dir: str, *args: str) -> bool:
+    result = subprocess.run(["git", "check-ref-format", *args], cwd=git_dir, capture_output=True)
+    return result.returncode == 0
+
+
+@pytest.mark.parametrize("name", REF_NAME_CASES)
+def test_ref_names_are_judged_as_git_check_ref_format_judges_them(name, git_dir):
+    full = f"refs/heads/{name}"
+    assert (ref_format_error(full) is None) == git_accepts(git_dir, full)
+
+
+@pytest.mark.parametrize("name", REF_NAME_CASES)
+def test_branch_names_are_judged_as_git_branch_judges_them(name, git_dir):
+    assert (short_name_error(Kind.BRANCH, name) is None) == git_accepts(git_dir, "--branch", name)
+
+
+def test_a_bare_at_sign_and_single_level_refs_are_not_full_refs(git_dir):
+    for refname in ("@", "main", "refs"):
+        assert ref_format_error(refname) is not None
+        assert not git_accepts(git_dir, refname)
+
+
+def test_tags_may_not_start_with_a_dash_but_may_be_called_head():
+    assert short_name_error(Kind.TAG, "-v1") is not None
+    assert short_name_error(Kind.TAG, "HEAD") is None
+
+
+def test_reasons_say_what_is_wrong():
+    assert "'..'" in (ref_format_error("refs/heads/a..b") or "")
+    assert "'.lock'" in (ref_format_error("refs/heads/x.lock") or "")
+    assert "' '" in (ref_format_error("refs/heads/a b") or "")
+
+
+# --- templates ----------------------------------------------------------------------------
+
+
+def test_every_placeholder_has_a_value():
+    values = template_values(experiment(), AUC, precision=5)
+    text = render_template("{name} {rev} {baseline} {metric} {value} {date}", values, option="-")
+    assert text == "lr-high eeeeeee bbbbbbb auc 0.85 2026-03-04"
+
+
+def test_value_takes_a_format_spec_and_defaults_to_significant_digits():
+    values = template_values(experiment(auc=0.8512345678), AUC, precision=3)
+    assert render_template("{value}", values, option="-") == "0.851"
+    assert render_template("{value:.4f}", values, option="-") == "0.8512"
+
+
+def test_date_is_the_day_the_experiment_ran_so_reruns_name_the_same_ref():
+    late = experiment(created=datetime(2026, 1, 31, 23, 59, tzinfo=timezone.utc))
+    assert template_values(late, None, 5)["date"] == "2026-01-31"
+
+
+@pytest.mark.parametrize(
+    ("template", "metric", "message"),
+    [
+        ("{nam}", AUC, "unknown placeholder {nam}"),
+        ("{0}", AUC, "unknown placeholder {0}"),
+        ("{}", AUC, "unknown placeholder {}"),
+        ("exp/{name", AUC, "not a valid template"),
+        ("{metric}", None, "pass --metric"),
+        ("{value}", None, "pass --metric"),
+    ],
+)
+def test_template_mistakes_are_user_errors(template, metric, message):
+    values = template_values(experiment(), metric, 5)
+    with pytest.raises(UserError, match=message.replace("{", r"\{").replace("}", r"\}")):
+        render_template(template, values, option="--name")
+
+
+def test_value_of_an_experiment_without_the_metric_is_explained():
+    values = template_values(experiment(auc=None), AUC, 5)
+    with pytest.raises(UserError, match="no numeric value for the metric"):
+        render_template("{value}", values, option="--name")
+
+
+def test_literal_braces_are_allowed():
+    assert render_template("{{x}}-{name}", {"name": "a"}, option="-") == "{x}-a"
+
+
+@pytest.mark.parametrize(
+    ("kind", "template", "expected"),
+    [
+        (Kind.BRANCH, None, "exp/lr-high"),
+        (Kind.TAG, None, "exp/lr-high-eeeeeee"),
+        (Kind.BRANCH, "best/{metric}-{value}", "best/auc-0.85"),
+    ],
+)
+def test_default_and_custom_names(kind, template, expected):
+    target = make_target(experiment(), kind, template, AUC, 5)
+    assert target.name == expected
+    assert target.ref == kind.prefix + expected
+
+
+def test_a_name_git_rejects_is_refused_before_anything_is_written():
+    with pytest.raises(UserError, match=r"'x\.\.lr-high'.*contains '\.\.'"):
+        make_target(experiment(), Kind.BRANCH, "x..{name}", None, 5)
+    with pytest.raises(UserError, match=r"ends with '\.lock'"):
+        make_target(experiment(), Kind.TAG, "{name}.lock", None, 5)
+
+
+# --- the plan -----------------------------------------------------------------------------
+
+
+def branch(name="lr-high", rev=REV) -> object:
+    return make_target(experiment(name, rev), Kind.BRANCH, None, None, 5)
+
+
+def test_new_refs_are_created_locally_and_on_the_remote():
+    (step,) = plan_refs([branch()], {}, {}, remote_name="origin")
+    assert (step.local, step.remote) == (Action.CREATE, Action.CREATE)
+    assert local_line(step, done=False) == (
+        "would create branch exp/lr-high at eeeeeee (experiment lr-high)"
+    )
+    assert remote_line(step, "origin", done=True) == "pushed branch exp/lr-high to origin"
+
+
+def test_refs_at_the_experiment_commit_are_up_to_date():
+    state = {"refs/heads/exp/lr-high": RefState(REV, REV)}
+    (step,) = plan_refs([branch()], state, state)
+    assert (step.local, step.remote) == (Action.UP_TO_DATE, Action.UP_TO_DATE)
+    assert local_line(step, done=True) == (
+        "branch exp/lr-high is up to date at eeeeeee (experiment lr-high)"
+    )
+
+
+def test_without_push_there_is_no_remote_step():
+    (step,) = plan_refs([branch()], {})
+    assert step.remote is None
+
+
+def test_a_tag_counts_by_the_commit_it_peels_to():
+    target = make_target(experiment(), Kind.TAG, None, None, 5, message="m")
+    tag_object = "7" * 40
+    other_tag_object = "8" * 40  # made by another clone: same commit, another tagger date
+    (step,) = plan_refs(
+        [target],
+        {target.ref: RefState(tag_object, REV)},
+        {target.ref: RefState(other_tag_object, REV)},
+    )
+    assert (step.local, step.remote) == (Action.UP_TO_DATE, Action.UP_TO_DATE)
+
+
+def test_a_ref_elsewhere_is_a_conflict_naming_both_commits_locally_and_remotely():
+    state = {"refs/heads/exp/lr-high": RefState(OTHER, OTHER)}
+    with pytest.raises(UserError) as error:
+        plan_refs([branch()], state, state, remote_name="origin")
+    message = error.value.message
+    assert "branch exp/lr-high points at 0123456 here, not at eeeeeee" in message
+    assert "points at 0123456 on origin" in message
+    assert "--force" in message and "Nothing was changed" in message
+
+
+def test_force_moves_refs_and_remembers_what_they_were():
+    state = {"refs/heads/exp/lr-high": RefState(OTHER, OTHER)}
+    (step,) = plan_refs([branch()], state, state, force=True)
+    assert (step.local, step.remote) == (Action.UPDATE, Action.UPDATE)
+    assert step.local_old == step.remote_old == RefState(OTHER, OTHER)
+    assert local_line(step, done=True) == (
+        "moved branch exp/lr-high from 0123456 to eeeeeee (experiment lr-high), --force"
+    )
+    assert remote_line(step, "origin", done=False) == (
+        "would force-push branch exp/lr-high to origin (it was at 0123456 there)"
+    )
+
+
+def test_two_experiments_may_not_share_a_name():
+    first = branch("lr-high", REV)
+    second = make_target(experiment("lr-high", OTHER, base="c" * 40), Kind.BRANCH, None, None, 5)
+    with pytest.raises(UserError, match=r"would both become branch exp/lr-high.*\{rev\}"):
+        plan_refs([first, second], {})
+
+
+def test_a_ref_where_git_needs_a_folder_or_a_file_is_refused():
+    with pytest.raises(UserError, match="next to the existing refs/heads/exp"):
+        plan_refs([branch()], {"refs/heads/exp": RefState(OTHER, OTHER)})
+    target = make_target(experiment(), Kind.BRANCH, "{name}", None, 5)
+    with pytest.raises(UserError, match="next to the existing refs/heads/lr-high/old"):
+        plan_refs([target], {"refs/heads/lr-high/old": RefState(OTHER, OTHER)})
+
+
+def test_data_line_names_the_experiment_ref_and_both_remotes():
+    line = data_line(experiment(), "origin", "storage", done=False)
+    assert line == (
+        "would push the data of experiment lr-high to DVC remote 'storage' and "
+        f"refs/exps/bb/{BASE[2:]}/lr-high to origin (dvc exp push)"
+    )
+
+
+# --- messages -----------------------------------------------------------------------------
+
+
+def test_tag_message_has_the_ranking_identity_and_a_values_table():
+    message = tag_message(experiment(), BASELINE, AUC, 5)
+    subject, _, rest = message.partition("\n\n")
+    assert subject == "Experiment lr-high: auc 0.85, +0.2 against the baseline"
+    assert f"commit:     {REV}" in rest
+    assert f"baseline:   {BASE} (main)" in rest
+    rows = {
+        line.split()[1]: line.split()[2:]
+        for line in rest.splitlines()
+        if line.startswith(("metric ", "param "))
+    }
+    assert rows["auc"] == ["0.85", "0.65", "*"]
+    assert rows["loss.val"] == ["0.7", "0.9", "*"]
+    assert rows["train.lr"] == ["0.3", "0.1", "*"]
+    assert rows["seed"] == ["7", "7"]
+
+
+def test_tag_message_without_a_metric_still_lists_the_values():
+    message = tag_message(experiment(), BASELINE, None, 5)
+    assert message.startswith("Experiment lr-high\n\n")
+    assert "auc" in message and "train.lr" in message
+
+
+def test_commit_message_names_the_experiment_and_its_metrics():
+    message = commit_message(experiment(), BASELINE, 5)
+    assert message.splitlines()[0] == "Apply experiment lr-high (auc=0.85, loss.val=0.7)"
+    assert f"ref:        refs/exps/bb/{BASE[2:]}/lr-high" in message
+
+
+def test_a_custom_subject_keeps_the_experiment_details():
+    message = commit_message(experiment(), BASELINE, 5, subject="Use the higher rate")
+    assert message.splitlines()[0] == "Use the higher rate"
+    assert "experiment: lr-high" in message and "auc" in message
+
+
+def test_pull_request_body_escapes_names_and_compares_with_the_baseline():
+    sneaky = experiment(name="x|<b>@team")
+    body = pull_request_body(sneaky, BASELINE, "exp/x", "origin", AUC, 5)
+    assert body.startswith("<!-- exp-ci:persist -->\n")
+    assert "<b>" not in body and "@team" not in body
+    assert "x\\|&lt;b&gt;&#64;team" in body
+    assert "| auc " in body or "| auc|" in body.replace(" ", "")
+    assert "+0.2" in body
+    assert "~~~sh\ngit fetch origin exp/x\ngit checkout exp/x\ndvc pull\n~~~" in body
+
+
+def test_pull_request_body_follows_the_include_globs():
+    body = pull_request_body(experiment(), BASELINE, "exp/x", "origin", AUC, 5, params=("train.*",))
+    header = next(line for line in body.splitlines() if line.startswith("| Experiment"))
+    assert "train.lr" in header and "seed" not in header
