@@ -1,0 +1,653 @@
+"""`exp-ci comment`: one sticky pull-request comment with the comparison table.
+
+The comment is found by a hidden marker on any page of the pull request's comments and
+edited in place on every push (`--mode recreate` posts it anew at the bottom). Matrix jobs
+share it with `--section KEY`. The table also goes to the job summary. A fork's read-only
+token or a missing token never fails the build: a warning, the job summary, `--save-body`
+for a `workflow_run` workflow to post later, exit 0 (`--strict`: exit 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from exp_ci.commands.common import positive_int
+from exp_ci.commands.show import TableRequest, add_table_arguments, table_request_from_args
+from exp_ci.errors import EXIT_CHECK_FAILED, EXIT_OK, UserError
+
+if TYPE_CHECKING:
+    from exp_ci.adapters.actions import ActionsContext
+    from exp_ci.adapters.github import GitHub
+    from exp_ci.github_event import PullRequestLookup
+    from exp_ci.sticky import Comment, Identity
+
+MODES = ("update", "recreate")
+# Comments created this long before ours are searched for duplicates made at the same time.
+RACE_WINDOW = timedelta(minutes=10)
+VERIFY_ROUNDS = 3
+
+
+@dataclass(frozen=True)
+class CommentOptions:
+    request: TableRequest
+    pr: int | None = None
+    marker: str | None = None
+    section: str | None = None
+    body_file: str | None = None
+    mode: str = "update"
+    save_body: str | None = None
+    strict: bool = False
+    dry_run: bool = False
+    author: str | None = None
+    quiet: bool = False
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ, repr=False)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_table_arguments(parser)
+    parser.add_argument(
+        "--pr",
+        type=positive_int,
+        metavar="N",
+        help="the pull request to comment on (default: found from the GitHub Actions event)",
+    )
+    parser.add_argument(
+        "--marker",
+        metavar="ID",
+        help="which sticky comment: the hidden marker <!-- exp-ci:ID --> (default: 'marker' "
+        "in .exp-ci.yaml, else exp-ci); use another ID for a second, separate comment",
+    )
+    parser.add_argument(
+        "--section",
+        metavar="KEY",
+        help="replace only this job's section of the comment and keep the others "
+        "(matrix shards, several workflows), e.g. --section ${{ matrix.shard }}",
+    )
+    parser.add_argument(
+        "--body-file",
+        metavar="FILE",
+        help="post this markdown instead of the table (as is: it is not escaped)",
+    )
+    parser.add_argument(
+        "--mode",
+        choices=MODES,
+        default="update",
+        help="update: edit the comment in place, or create it (default); recreate: delete it "
+        "and post it again at the bottom of the conversation",
+    )
+    parser.add_argument(
+        "--save-body",
+        metavar="FILE",
+        help="also write this job's section to FILE (upload it as an artifact; a workflow_run "
+        "workflow can post it with --body-file when a fork's token could not)",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 when the comment could not be posted (no token, read-only token)",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the body and what would be done; write nothing anywhere",
+    )
+    parser.add_argument(
+        "--author",
+        metavar="LOGIN",
+        help="the account the token writes as, when exp-ci cannot ask GitHub: a GitHub App's "
+        "'my-app[bot]' (default: the token's user, or github-actions[bot])",
+    )
+
+
+def options_from_args(args: argparse.Namespace) -> CommentOptions:
+    return CommentOptions(
+        request=table_request_from_args(args),
+        pr=args.pr,
+        marker=args.marker,
+        section=args.section,
+        body_file=args.body_file,
+        mode=args.mode,
+        save_body=args.save_body,
+        strict=args.strict,
+        dry_run=args.dry_run,
+        author=args.author,
+        quiet=args.quiet,
+    )
+
+
+# --- what goes in the section ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Section:
+    """Our section, able to render itself within any budget (comment or job summary)."""
+
+    marker_id: str
+    key: str
+    render: Callable[[int, bool], str]  # (budget, for_summary) -> markdown
+
+
+def _project_root(path: Path) -> Path:
+    resolved = path.resolve()
+    for candidate in (resolved, *resolved.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return resolved
+
+
+def _marker_id(options: CommentOptions) -> str:
+    from exp_ci.config import load_settings
+    from exp_ci.render.comment import DEFAULT_MARKER, checked_id
+
+    chosen = options.marker
+    if chosen is None:
+        chosen = load_settings(_project_root(options.request.selection.repo)).marker
+    return checked_id(chosen or DEFAULT_MARKER, "--marker" if options.marker else "marker")
+
+
+def _footer(ctx: ActionsContext, commit: str | None) -> str:
+    pieces = []
+    if commit and re.fullmatch(r"[0-9a-f]{7,40}", commit):
+        pieces.append(f"commit `{commit[:7]}`")
+    if ctx.run_url and ctx.run_id and ctx.run_id.isdigit():
+        pieces.append(f"[run {ctx.run_id}]({ctx.run_url})")
+    where = " for " + " in ".join(pieces) if pieces else ""
+    return f"<sub>Posted by exp-ci{where}.</sub>"
+
+
+def _where_full(ctx: ActionsContext, environ: Mapping[str, str], fallback: str) -> str:
+    if environ.get("GITHUB_STEP_SUMMARY"):
+        return f"the [job summary]({ctx.run_url})" if ctx.run_url else "the job summary"
+    return fallback
+
+
+def _section(
+    options: CommentOptions, ctx: ActionsContext, marker_id: str, key: str, commit: str | None
+) -> Section:
+    from exp_ci.render.comment import (
+        SectionParts,
+        comment_length,
+        fit_markdown,
+        neutralize,
+        table_section,
+        utf8_length,
+    )
+    from exp_ci.render.markdown import escape
+
+    title = "Experiments" + (f" · {escape(options.section)}" if options.section else "")
+    footer = _footer(ctx, commit)
+
+    if options.body_file is not None:
+        text = neutralize(_read_body_file(options.body_file))
+        where = _where_full(ctx, options.environ, f"`{escape(Path(options.body_file).name)}`")
+
+        def render_text(budget: int, for_summary: bool) -> str:
+            if for_summary:
+                return fit_markdown(
+                    text,
+                    budget,
+                    measure=utf8_length,
+                    full_text_at=f"`{escape(Path(options.body_file or '').name)}`",
+                    limit_name="job summary size limit",
+                )
+            return fit_markdown(text, budget, measure=comment_length, full_text_at=where)
+
+        return Section(marker_id, key, render_text)
+
+    from exp_ci.commands.show import build_requested_table
+
+    table = build_requested_table(options.request)
+    comment_parts = SectionParts(
+        title, footer, _where_full(ctx, options.environ, "the output of `exp-ci show`")
+    )
+    summary_parts = SectionParts(
+        title, footer, "the output of `exp-ci show`", limit_name="job summary size limit"
+    )
+
+    def render_table(budget: int, for_summary: bool) -> str:
+        if for_summary:
+            return table_section(
+                table, summary_parts, budget, measure=utf8_length, fold_rows=None
+            ).text
+        return table_section(table, comment_parts, budget).text
+
+    return Section(marker_id, key, render_table)
+
+
+def _read_body_file(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"--body-file {path} does not exist. Check the path.") from None
+    except UnicodeDecodeError:
+        raise UserError(f"--body-file {path} is not UTF-8 text.") from None
+    except OSError as error:
+        raise UserError(f"cannot read --body-file {path}: {error.strerror}.") from None
+
+
+# --- the sticky comment --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    action: str  # created, updated, unchanged, recreated; "would ..." in a dry run; refused
+    body: str
+    comment: Comment | None = None
+    removed: tuple[int, ...] = ()  # duplicates deleted
+    foreign: tuple[Comment, ...] = ()  # marker comments by others, left alone
+    login: str = ""
+    refused: str | None = None  # why GitHub refused the write
+
+
+def _search(github: GitHub, number: int, marker_id: str, whoami: Callable[[], Identity]):
+    """Our marker comment, page by page; who we are is asked only once a marker shows up."""
+    from exp_ci.sticky import find_sticky, is_marked
+
+    foreign: list[Comment] = []
+    for page in github.comment_pages(number):
+        if not any(is_marked(c, marker_id) for c in page):
+            continue
+        found = find_sticky(page, marker_id, whoami().login)
+        foreign.extend(found.foreign)
+        if found.ours is not None:
+            return found.ours, tuple(foreign)
+    return None, tuple(foreign)
+
+
+def _parse_time(text: str) -> datetime:
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return datetime.now(timezone.utc)
+
+
+def upsert(
+    github: GitHub,
+    number: int,
+    section: Section,
+    whoami: Callable[[], Identity],
+    *,
+    mode: str = "update",
+    dry_run: bool = False,
+    verify: bool = False,
+    settle: Callable[[], None] = lambda: None,
+) -> Outcome:
+    """Create, update or recreate the sticky comment; then make sure there is only one.
+
+    `whoami` is called only when a marker comment is found (to tell ours from others'), so
+    a first comment costs no `GET /user`; the created comment then says who we are.
+    """
+    from exp_ci.adapters.github import WriteRefused
+    from exp_ci.render.comment import build_body, parse_sections
+
+    marker_id, key = section.marker_id, section.key
+
+    def content(budget: int) -> str:
+        return section.render(budget, False)
+
+    ours, foreign = _search(github, number, marker_id, whoami)
+    existing = parse_sections(ours.body, marker_id) if ours else {}
+    body = build_body(marker_id, key, content, existing)
+
+    if dry_run:
+        action = "would create" if ours is None else f"would {mode}"
+        return Outcome(action, body, ours, foreign=foreign)
+    try:
+        if ours is not None and mode == "update":
+            if ours.body.replace("\r\n", "\n") == body:
+                return Outcome("unchanged", body, ours, foreign=foreign, login=ours.author)
+            edited = github.edit_comment(number, ours.id, body)
+            if verify:
+                edited = _verify_section(github, number, edited, section, settle)
+            return Outcome("updated", edited.body, edited, foreign=foreign, login=ours.author)
+        if ours is not None:
+            github.delete_comment(number, ours.id)
+        created = github.create_comment(number, body)
+        kept, removed = _deduplicate(github, number, created, body, section)
+        action = "recreated" if ours is not None else "created"
+        return Outcome(action, kept.body, kept, removed, foreign, created.author)
+    except WriteRefused as error:
+        return Outcome("refused", body, ours, foreign=foreign, refused=error.message)
+
+
+def _deduplicate(
+    github: GitHub, number: int, created: Comment, body: str, section: Section
+) -> tuple[Comment, tuple[int, ...]]:
+    """After creating: keep the oldest of our marker comments, merge and delete the others."""
+    from exp_ci.render.comment import build_body
+    from exp_ci.sticky import duplicates, merged_sections
+
+    since = _parse_time(created.created_at) - RACE_WINDOW
+    recent = github.comments_since(number, since)
+    found = duplicates([*recent, created], section.marker_id, created.author)
+    if found.keep is None or not found.remove:
+        return created, ()
+    keep = found.keep
+    sections = merged_sections(keep, found.remove, body, section.marker_id)
+    merged = build_body(
+        section.marker_id, section.key, lambda budget: section.render(budget, False), sections
+    )
+    if merged != keep.body.replace("\r\n", "\n"):
+        keep = github.edit_comment(number, keep.id, merged)
+    removed = tuple(c.id for c in found.remove if github.delete_comment(number, c.id))
+    return keep, removed
+
+
+def _verify_section(
+    github: GitHub, number: int, edited: Comment, section: Section, settle: Callable[[], None]
+) -> Comment:
+    """Re-read a shared comment: a job that read it before our edit may have written over us.
+
+    Another shard that read the comment just before our edit and wrote just after it would
+    drop our section (a lost update). After a short pause we read it back and put our
+    section in again, keeping whatever the other job wrote.
+    """
+    from exp_ci.render.comment import build_body, parse_sections
+
+    current = edited
+    for _ in range(VERIFY_ROUNDS):
+        settle()
+        latest = github.get_comment(current.id)
+        if latest is None:  # deleted meanwhile (a recreate elsewhere): nothing to defend
+            return current
+        sections = parse_sections(latest.body, section.marker_id)
+        mine = parse_sections(edited.body, section.marker_id).get(section.key)
+        if sections.get(section.key) == mine:
+            return latest
+        body = build_body(
+            section.marker_id,
+            section.key,
+            lambda budget: section.render(budget, False),
+            sections,
+        )
+        current = github.edit_comment(number, latest.id, body)
+    return current
+
+
+# --- finding the pull request ----------------------------------------------------------------
+
+
+def find_pull_request(github: GitHub, lookup: PullRequestLookup) -> int | None:
+    from exp_ci.github_event import LookupKind, pick_pull_request
+
+    if lookup.kind is LookupKind.NUMBER:
+        return lookup.number
+    if lookup.kind is LookupKind.COMMIT and lookup.sha:
+        chosen = pick_pull_request(github.pulls_for_commit(lookup.sha), lookup)
+        return chosen.number if chosen else None
+    if lookup.kind is LookupKind.HEAD_SHA and lookup.sha:
+        candidates = []
+        if lookup.head_owner and lookup.branch:
+            candidates = github.pulls_for_head(lookup.head_owner, lookup.branch)
+        chosen = pick_pull_request(candidates, lookup)
+        if chosen is None:
+            chosen = pick_pull_request(github.search_pulls_by_sha(lookup.sha), lookup)
+        return chosen.number if chosen else None
+    return None
+
+
+# --- the command -----------------------------------------------------------------------------
+
+
+class _Reporter:
+    """Human lines on stderr (unless -q); annotations through the actions adapter."""
+
+    def __init__(self, options: CommentOptions, token: str | None) -> None:
+        self.options = options
+        self.token = token
+
+    def clean(self, text: str) -> str:
+        from exp_ci.adapters.github import redact
+
+        return redact(text, self.token)
+
+    def say(self, text: str) -> None:
+        if not self.options.quiet:
+            print(f"exp-ci: {self.clean(text)}", file=sys.stderr)
+
+    def warn(self, text: str) -> None:
+        from exp_ci.adapters.actions import warning
+
+        warning(self.clean(text), self.options.environ, title="exp-ci comment")
+
+    def out(self, text: str) -> None:
+        sys.stdout.write(self.clean(text))
+        sys.stdout.flush()
+
+
+def run(options: CommentOptions) -> int:
+    from exp_ci.adapters.actions import ActionsContext
+    from exp_ci.github_event import lookup_pull_request
+    from exp_ci.render.comment import DEFAULT_SECTION, checked_id
+
+    if options.mode not in MODES:
+        raise UserError(f"--mode must be one of {', '.join(MODES)}, not '{options.mode}'.")
+    ctx = ActionsContext.from_environ(options.environ)
+    report = _Reporter(options, ctx.token)
+    marker_id = _marker_id(options)
+    key = checked_id(options.section, "--section") if options.section else DEFAULT_SECTION
+    lookup = lookup_pull_request(
+        ctx.event_name,
+        ctx.event,
+        repository=ctx.repository,
+        sha=ctx.sha,
+        ref=ctx.ref,
+        explicit=options.pr,
+    )
+    raw = _section(options, ctx, marker_id, key, lookup.head_sha or ctx.sha)
+    rendered: dict[tuple[int, bool], str] = {}
+
+    # Each fit is made once (a big table takes a few renders), and the token never reaches
+    # a comment, summary or file, not even inside a param value.
+    def render(budget: int, summary: bool) -> str:
+        if (budget, summary) not in rendered:
+            rendered[budget, summary] = report.clean(raw.render(budget, summary))
+        return rendered[budget, summary]
+
+    section = Section(marker_id, key, render)
+
+    _write_summary(options, section, report)
+    _save_body(options, section, report)
+
+    if ctx.token is None:
+        return _not_posted(
+            options,
+            report,
+            "no token: set GITHUB_TOKEN (or GH_TOKEN) for this step, e.g. "
+            "`env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}`, with `pull-requests: write` "
+            "permission",
+            section,
+            lookup,
+        )
+    if not ctx.repository:
+        raise UserError(
+            "GITHUB_REPOSITORY is not set: export it as owner/name (GitHub Actions sets it)."
+        )
+    return _post(options, ctx, report, section, lookup)
+
+
+def _post(
+    options: CommentOptions,
+    ctx: ActionsContext,
+    report: _Reporter,
+    section: Section,
+    lookup: PullRequestLookup,
+) -> int:
+    from exp_ci.adapters import github as github_adapter
+    from exp_ci.adapters.actions import write_output
+    from exp_ci.sticky import identity, same_login, should_ask_user_endpoint, token_kind
+
+    pacing = github_adapter.DEFAULT_PACING
+    github = github_adapter.GitHub(ctx.token or "", ctx.repository or "", ctx.api_url, pacing)
+    try:
+        number = find_pull_request(github, lookup)
+        if number is None:
+            report.say(
+                f"no open pull request found for this run ({lookup.source}); nothing to "
+                "comment on. Pass --pr N to choose one."
+                + (" The table is in the job summary." if _has_summary(options) else "")
+            )
+            if options.dry_run:
+                report.out(_whole_body(section))
+            return EXIT_OK
+        must_ask = should_ask_user_endpoint(token_kind(ctx.token or ""), options.author)
+        known: list[Identity] = []
+
+        def whoami() -> Identity:
+            if not known:
+                asked = github.authenticated_login() if must_ask else None
+                known.append(identity(options.author, asked))
+            return known[0]
+
+        outcome = upsert(
+            github,
+            number,
+            section,
+            whoami,
+            mode=options.mode,
+            dry_run=options.dry_run,
+            verify=options.section is not None,
+            settle=lambda: time.sleep(pacing.settle_seconds) if pacing.settle_seconds else None,
+        )
+    except github_adapter.GitHubError as error:
+        raise UserError(
+            report.clean(error.message)
+            + (" The table is in the job summary." if _has_summary(options) else "")
+        ) from None
+    finally:
+        github.close()
+
+    where = f"pull request #{number} in {ctx.repository}"
+    for comment in outcome.foreign:
+        who = whoami()
+        report.say(
+            f"left alone comment {comment.id} by {comment.author}: it has the marker but "
+            f"exp-ci writes as {who.login} ({who.how}); pass --author if that is wrong."
+        )
+    if options.dry_run:
+        report.out(outcome.body)
+        target = f" {outcome.comment.url}" if outcome.comment else ""
+        report.say(f"dry run: {outcome.action} the comment{target} on {where}; wrote nothing.")
+        return EXIT_OK
+    if outcome.action == "refused":
+        return _not_posted(
+            options,
+            report,
+            f"{outcome.refused}. "
+            + (
+                "The pull request comes from a fork, whose token is read-only"
+                if lookup.fork
+                else "The token cannot write comments here (it needs `pull-requests: write`"
+                " or `issues: write`)"
+            ),
+            section,
+            lookup,
+        )
+    comment = outcome.comment
+    assert comment is not None
+    # Without a request to spare, check the account we would assume next time (no GET /user
+    # for installation tokens): a custom GitHub App writes as another bot.
+    who = whoami() if (known or not must_ask) else None
+    if who is not None and who.assumed and not same_login(outcome.login, who.login):
+        report.warn(
+            f"the comment was written as {outcome.login}, not {who.login}: pass "
+            f"--author '{outcome.login}' so later runs update it instead of adding new ones."
+        )
+    if outcome.removed:
+        report.say(
+            "removed duplicate comment(s) "
+            + ", ".join(map(str, outcome.removed))
+            + " made at the same time"
+        )
+    report.say(f"{outcome.action} the comment on {where}: {comment.url}")
+    if comment.url:
+        report.out(comment.url + "\n")
+        write_output("comment-url", comment.url, options.environ)
+    write_output("comment-id", str(comment.id), options.environ)
+    return EXIT_OK
+
+
+def _whole_body(section: Section) -> str:
+    from exp_ci.render.comment import build_body
+
+    return build_body(section.marker_id, section.key, lambda budget: section.render(budget, False))
+
+
+def _has_summary(options: CommentOptions) -> bool:
+    return bool(options.environ.get("GITHUB_STEP_SUMMARY")) and not options.dry_run
+
+
+def _not_posted(
+    options: CommentOptions,
+    report: _Reporter,
+    why: str,
+    section: Section,
+    lookup: PullRequestLookup,
+) -> int:
+    if options.dry_run:
+        report.out(_whole_body(section))
+        report.say(f"dry run: the comment could not be posted ({why}); wrote nothing.")
+        return EXIT_OK
+    fallback = []
+    if _has_summary(options):
+        fallback.append("the table is in the job summary")
+    if options.save_body:
+        fallback.append(f"the body is saved in {options.save_body}")
+    hint = ""
+    if lookup.fork or options.save_body:
+        hint = (
+            " To comment on pull requests from forks, upload the saved body as an artifact "
+            "and post it from a `workflow_run` workflow with `exp-ci comment --body-file`."
+        )
+    report.warn(
+        f"the pull request comment was not posted: {why}."
+        + (f" Instead, {' and '.join(fallback)}." if fallback else "")
+        + hint
+    )
+    return EXIT_CHECK_FAILED if options.strict else EXIT_OK
+
+
+def _write_summary(options: CommentOptions, section: Section, report: _Reporter) -> None:
+    from exp_ci.adapters.actions import append_summary, summary_room
+
+    room = summary_room(options.environ)
+    if room is None:
+        return
+    budget = room - 2  # the blank line before and the newline after
+    text = section.render(budget, True) if budget > 0 else ""
+    if not text:
+        report.warn("the job summary is full (1 MiB); the table was not added to it.")
+        return
+    if options.dry_run:
+        report.say(f"dry run: would add {len(text.encode('utf-8'))} bytes to the job summary")
+        return
+    append_summary(report.clean("\n" + text.rstrip("\n") + "\n"), options.environ)
+
+
+def _save_body(options: CommentOptions, section: Section, report: _Reporter) -> None:
+    from exp_ci.render.comment import COMMENT_LIMIT, MIN_SECTION_ROOM, neutralize
+
+    if not options.save_body:
+        return
+    # Room for the markers and another job's sections when it is posted later.
+    text = neutralize(section.render(COMMENT_LIMIT - MIN_SECTION_ROOM, False))
+    if options.dry_run:
+        report.say(f"dry run: would save the body to {options.save_body}")
+        return
+    try:
+        Path(options.save_body).write_text(report.clean(text), encoding="utf-8")
+    except OSError as error:
+        raise UserError(
+            f"cannot write --save-body {options.save_body}: {error.strerror}. "
+            "Choose a writable path."
+        ) from None
+    report.say(f"saved the body to {options.save_body}")

@@ -1,0 +1,491 @@
+"""The sticky comment's body: marker, sections, and GitHub's size limit (pure).
+
+A body looks like this::
+
+    <!-- exp-ci:ID -->
+
+    <!-- exp-ci:ID:section:KEY -->
+    ...one job's markdown...
+    <!-- /exp-ci:ID:section:KEY -->
+
+The first line finds the comment among all of a pull request's comments; each section
+belongs to one job (`--section KEY`, `default` without it), so matrix shards and separate
+workflows share one comment and each replaces only its own part.
+
+GitHub refuses a comment over 65,536 characters, and a body cut at an arbitrary character
+can leave a code fence or table open and wreck the rest of the page. So bodies are fitted,
+never cut: a long table folds into `<details>`; when even that is too long, whole
+experiment rows are dropped from the `Table` (the winner and the best by the metric stay)
+and a line says how many and where the full table is. Markdown from `--body-file` is
+shortened at block boundaries; a fence or table that must be shortened keeps its header
+and is closed again.
+
+Lengths are counted in UTF-16 code units for comments (never fewer than GitHub's count of
+characters) and in UTF-8 bytes for the job summary (its limit is 1 MiB). Both measures add
+up over concatenation, which the fitting relies on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+
+from exp_ci.errors import UserError
+from exp_ci.render.markdown import escape
+from exp_ci.render.table import Table, TableRow
+
+COMMENT_LIMIT = 65_536
+DEFAULT_MARKER = "exp-ci"
+DEFAULT_SECTION = "default"
+FOLD_ROWS = 10  # more experiment rows than this fold into <details>
+MIN_SECTION_ROOM = 2_000  # below this, other sections give way (see `build_body`)
+
+Measure = Callable[[str], int]
+
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/=+-]{0,99}")
+_ANY_MARKER = re.compile(r"<!--(\s*/?\s*exp-ci:)")
+
+
+def comment_length(text: str) -> int:
+    """UTF-16 code units: an upper bound of the characters GitHub counts."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def utf8_length(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+# --- markers and sections -------------------------------------------------------------
+
+
+def checked_id(value: str, what: str) -> str:
+    """A marker ID or section key that is safe inside an HTML comment and a regex."""
+    if not _ID.fullmatch(value) or "--" in value:
+        raise UserError(
+            f"{what} '{value}' cannot be used: use letters, digits and . _ - : / = + "
+            "(no spaces, no '--', at most 100 characters), e.g. 'shard-1' or 'py3.11'."
+        )
+    return value
+
+
+def marker(marker_id: str) -> str:
+    return f"<!-- exp-ci:{marker_id} -->"
+
+
+def section_start(marker_id: str, key: str) -> str:
+    return f"<!-- exp-ci:{marker_id}:section:{key} -->"
+
+
+def section_end(marker_id: str, key: str) -> str:
+    return f"<!-- /exp-ci:{marker_id}:section:{key} -->"
+
+
+def has_marker(body: str, marker_id: str) -> bool:
+    """Whether a comment is the sticky comment of this marker (its own line, any place)."""
+    line = re.compile(rf"^{re.escape(marker(marker_id))}[ \t]*\r?$", re.MULTILINE)
+    return line.search(body) is not None
+
+
+def neutralize(text: str) -> str:
+    """Untrusted markdown that cannot forge or end a marker or section of ours."""
+    return _ANY_MARKER.sub(r"&lt;!--\1", text)
+
+
+def parse_sections(body: str, marker_id: str) -> dict[str, str]:
+    """The sections of a sticky comment, by key (bodies edited on github.com use CRLF)."""
+    text = body.replace("\r\n", "\n")
+    mid = re.escape(marker_id)
+    pattern = re.compile(
+        rf"^<!-- exp-ci:{mid}:section:(?P<key>[^\s>]+) -->\n"
+        rf"(?P<content>.*?)\n?"
+        rf"^<!-- /exp-ci:{mid}:section:(?P=key) -->[ \t]*$",
+        re.MULTILINE | re.DOTALL,
+    )
+    return {m.group("key"): m.group("content").strip("\n") for m in pattern.finditer(text)}
+
+
+def _natural(key: str) -> list[tuple[int, int | str]]:
+    """shard-2 before shard-10."""
+    return [(0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"(\d+)", key) if p]
+
+
+def assemble(marker_id: str, sections: Mapping[str, str]) -> str:
+    """The whole body: the marker, then the sections in a stable (natural) order of keys."""
+    parts = [marker(marker_id)]
+    for key in sorted(sections, key=_natural):
+        content = sections[key].strip("\n")
+        parts.append(f"{section_start(marker_id, key)}\n{content}\n{section_end(marker_id, key)}")
+    return "\n\n".join(parts) + "\n"
+
+
+def removed_section_note(key: str) -> str:
+    return (
+        f"_Section {escape(key)} was removed to keep this comment under GitHub's size "
+        "limit; its job summary still has it._"
+    )
+
+
+def build_body(
+    marker_id: str,
+    key: str,
+    content_for: Callable[[int], str],
+    existing: Mapping[str, str] | None = None,
+    *,
+    limit: int = COMMENT_LIMIT,
+    measure: Measure = comment_length,
+) -> str:
+    """The body with our section (from `content_for(budget)`) and the others kept.
+
+    Other sections stay as they are unless, together, they leave us less than
+    MIN_SECTION_ROOM: then the largest of them are replaced by a one-line note. The result
+    never exceeds `limit`.
+    """
+    others = {k: v for k, v in (existing or {}).items() if k != key}
+
+    def room() -> int:
+        return limit - measure(assemble(marker_id, {**others, key: ""}))
+
+    while room() < MIN_SECTION_ROOM and any(
+        v != removed_section_note(k) for k, v in others.items()
+    ):
+        largest = max(
+            (k for k, v in others.items() if v != removed_section_note(k)),
+            key=lambda k: measure(others[k]),
+        )
+        others[largest] = removed_section_note(largest)
+
+    budget = room()
+    for _ in range(3):
+        content = neutralize(content_for(max(budget, 0))).strip("\n")
+        body = assemble(marker_id, {**others, key: content})
+        over = measure(body) - limit
+        if over <= 0:
+            return body
+        budget -= over + 16
+    return assemble(marker_id, {**others, key: removed_section_note(key)})
+
+
+# --- tables ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SectionParts:
+    """The trusted text around a table (already markdown; the caller escaped it)."""
+
+    title: str
+    footer: str = ""
+    full_table_at: str = "the output of `exp-ci show`"  # where a reader finds dropped rows
+    limit_name: str = "comment size limit"
+
+
+@dataclass(frozen=True)
+class Fitted:
+    text: str
+    shown: int  # experiment rows shown
+    dropped: int  # experiment rows left out for the size limit
+
+
+def experiment_count(table: Table) -> int:
+    return sum(1 for row in table.rows if not row.experiment.is_baseline)
+
+
+def _keep_order(table: Table) -> list[int]:
+    """Experiment rows, the ones to keep first: winner, then best by the metric, then order."""
+    indexed = [(i, row) for i, row in enumerate(table.rows) if not row.experiment.is_baseline]
+    metric = table.metric
+    if metric is None:
+        return [i for i, _ in indexed]
+
+    def key(item: tuple[int, TableRow]) -> tuple[int, int, float, int]:
+        i, row = item
+        value = row.values.get(metric.full_name)
+        numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+        score = (-value if metric.direction.value == "max" else value) if numeric else 0.0
+        return (0 if row.winner else 1, 0 if numeric else 1, score, i)
+
+    return [i for i, _ in sorted(indexed, key=key)]
+
+
+def limit_rows(table: Table, keep: int) -> Table:
+    """The table with only `keep` experiment rows (see `_keep_order`), in table order.
+
+    A baseline row stays when one of its experiments does; the tree is redrawn so the last
+    kept child of each baseline closes it. Values, winner and deltas are untouched.
+    """
+    if keep >= experiment_count(table):
+        return table
+    kept = set(_keep_order(table)[: max(keep, 0)])
+    groups: list[tuple[TableRow, list[TableRow]]] = []
+    for i, row in enumerate(table.rows):
+        if row.experiment.is_baseline:
+            groups.append((row, []))
+        elif i in kept and groups:
+            groups[-1][1].append(row)
+    rows: list[TableRow] = []
+    for baseline, children in groups:
+        if not children:
+            continue
+        rows.append(baseline)
+        rows.extend(
+            replace(child, is_last_child=n == len(children) - 1) for n, child in enumerate(children)
+        )
+    return replace(table, rows=tuple(rows))
+
+
+def split_table_and_notes(markdown: str) -> tuple[str, str]:
+    """`render_markdown` output -> (the table's lines, the notes under it)."""
+    lines = markdown.rstrip("\n").split("\n")
+    n = 0
+    while n < len(lines) and lines[n].startswith("|"):
+        n += 1
+    return "\n".join(lines[:n]), "\n".join(lines[n:]).strip("\n")
+
+
+def details(summary: str, inner: str) -> str:
+    """A folded block; blank lines keep the markdown inside it rendered."""
+    return f"<details>\n<summary>{summary}</summary>\n\n{inner}\n\n</details>"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def _compose(table: Table, parts: SectionParts, total: int, fold: bool) -> str:
+    from exp_ci.render.formats import render_markdown
+
+    shown = experiment_count(table)
+    dropped = total - shown
+    table_md, notes = split_table_and_notes(render_markdown(table))
+    blocks = [f"### {parts.title}"]
+    if notes:
+        blocks.append(notes)
+    if fold:
+        baselines = sum(1 for row in table.rows if row.experiment.is_baseline)
+        count = f"{shown} of {total} experiments" if dropped else _plural(total, "experiment")
+        blocks.append(
+            details(f"Comparison table: {count}, {_plural(baselines, 'baseline')}", table_md)
+        )
+    else:
+        blocks.append(table_md)
+    if dropped:
+        blocks.append(
+            f"_{_plural(dropped, 'more experiment')} not shown ({parts.limit_name}); "
+            f"the full table is in {parts.full_table_at}._"
+        )
+    if parts.footer:
+        blocks.append(parts.footer)
+    return "\n\n".join(blocks) + "\n"
+
+
+def _too_wide(table: Table, parts: SectionParts, total: int) -> str:
+    blocks = [
+        f"### {parts.title}",
+        f"_The table ({_plural(total, 'experiment')}, {_plural(len(table.columns), 'column')}) "
+        f"does not fit ({parts.limit_name}); choose fewer columns with --params, --metrics or "
+        f"--only-changed. The full table is in {parts.full_table_at}._",
+    ]
+    if parts.footer:
+        blocks.append(parts.footer)
+    return "\n\n".join(blocks) + "\n"
+
+
+def table_section(
+    table: Table,
+    parts: SectionParts,
+    budget: int,
+    *,
+    measure: Measure = comment_length,
+    fold_rows: int | None = FOLD_ROWS,
+) -> Fitted:
+    """The section for `table` within `budget`: whole, folded, or with rows dropped.
+
+    The number of rows kept is the largest that fits, found by interpolating between
+    rendered sizes (a handful of renders even for thousands of rows).
+    """
+    total = experiment_count(table)
+    fold = fold_rows is not None and total > fold_rows
+
+    def render(keep: int) -> str:
+        return _compose(limit_rows(table, keep), parts, total, fold)
+
+    def nothing_fits() -> Fitted:
+        text = _too_wide(table, parts, total)
+        if measure(text) > budget:
+            text = f"### {parts.title}\n\n_Not shown ({parts.limit_name})._\n"
+        return Fitted(text, 0, total)
+
+    full = render(total)
+    if measure(full) <= budget:
+        return Fitted(full, total, 0)
+    if total == 0:
+        return nothing_fits()
+    one = render(1)
+    if measure(one) > budget:  # not even the winner's row: the columns are the problem
+        return nothing_fits()
+
+    # Largest k in [1, total) whose rendering fits: `good` fits, `bad` does not.
+    good, good_size, good_text = 1, measure(one), one
+    bad, bad_size = total, measure(full)
+    step = 0
+    while bad - good > 1:
+        step += 1
+        if step % 3 == 0:  # a plain bisection now and then guarantees progress
+            guess = (good + bad) // 2
+        else:
+            slope = (bad_size - good_size) / (bad - good)
+            guess = good + int((budget - good_size) / slope) if slope > 0 else (good + bad) // 2
+            guess = min(max(guess, good + 1), bad - 1)
+        text = render(guess)
+        size = measure(text)
+        if size <= budget:
+            good, good_size, good_text = guess, size, text
+        else:
+            bad, bad_size = guess, size
+    return Fitted(good_text, good, total - good)
+
+
+# --- free markdown (--body-file) ---------------------------------------------------------
+
+_FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+
+
+@dataclass(frozen=True)
+class _Block:
+    kind: str  # "fence", "table", "text", "blank"
+    lines: tuple[str, ...]
+    closing: str = ""  # for a fence: the line that closes it
+
+
+def _blocks(text: str) -> list[_Block]:
+    lines = text.split("\n")
+    blocks: list[_Block] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        fence = _FENCE_OPEN.match(line)
+        if fence:
+            mark = fence.group(1)
+            close = re.compile(rf"^ {{0,3}}{re.escape(mark[0])}{{{len(mark)},}}\s*$")
+            j = i + 1
+            while j < len(lines) and not close.match(lines[j]):
+                j += 1
+            blocks.append(_Block("fence", tuple(lines[i : j + 1]), mark))
+            i = j + 1
+        elif line.lstrip().startswith("|"):
+            j = i
+            while j < len(lines) and lines[j].lstrip().startswith("|"):
+                j += 1
+            blocks.append(_Block("table", tuple(lines[i:j])))
+            i = j
+        elif not line.strip():
+            blocks.append(_Block("blank", (line,)))
+            i += 1
+        else:
+            j = i
+            while (
+                j < len(lines)
+                and lines[j].strip()
+                and not _FENCE_OPEN.match(lines[j])
+                and not lines[j].lstrip().startswith("|")
+            ):
+                j += 1
+            blocks.append(_Block("text", tuple(lines[i:j])))
+            i = j
+    return blocks
+
+
+def _partial(block: _Block, room: int, measure: Measure) -> list[str]:
+    """As much of one block as fits in `room`, still valid on its own."""
+    kept: list[str] = []
+    used = 0
+
+    def take(line: str) -> bool:
+        nonlocal used
+        cost = measure(line) + 1
+        if used + cost > room:
+            return False
+        kept.append(line)
+        used += cost
+        return True
+
+    if block.kind == "fence":
+        closing = block.closing
+        room -= measure(closing) + 1
+        if not take(block.lines[0]):
+            return []
+        for line in block.lines[1:-1]:
+            if not take(line):
+                break
+        return [*kept, closing] if len(kept) > 1 else []
+    if block.kind == "table":
+        if len(block.lines) < 2 or not (take(block.lines[0]) and take(block.lines[1])):
+            return []
+        for line in block.lines[2:]:
+            if not take(line):
+                break
+        return kept if len(kept) > 2 else []
+    for line in block.lines:
+        if not take(line):
+            # A paragraph may end mid-way, at a space, so one huge line still shows its start.
+            words = _prefix(line, room - used - 3, measure).rsplit(" ", 1)[0]
+            if words.strip():
+                kept.append(words + " …")
+            break
+    return kept
+
+
+def _prefix(text: str, room: int, measure: Measure) -> str:
+    used = 0
+    for i, char in enumerate(text):
+        used += measure(char)
+        if used > room:
+            return text[:i]
+    return text
+
+
+def fit_markdown(
+    text: str,
+    budget: int,
+    *,
+    measure: Measure = comment_length,
+    full_text_at: str = "the job summary",
+    limit_name: str = "comment size limit",
+) -> str:
+    """`text` if it fits, else its leading blocks and a line saying what was left out."""
+    text = text.replace("\r\n", "\n").strip("\n")
+    if measure(text) + 1 <= budget:
+        return text + "\n"
+    total = measure(text)
+
+    def note(omitted: int) -> str:
+        return (
+            f"_… {omitted} characters not shown ({limit_name}); "
+            f"the full text is in {full_text_at}._"
+        )
+
+    reserve = measure(note(total)) + 4 + 64  # the note, blank lines, closing tags
+    room = budget - reserve
+    out: list[str] = []
+    used = 0
+    for block in _blocks(text):
+        cost = sum(measure(line) + 1 for line in block.lines)
+        if used + cost <= room:
+            out.extend(block.lines)
+            used += cost
+            continue
+        partial = _partial(block, room - used, measure)
+        out.extend(partial)
+        break
+    while out and not out[-1].strip():
+        out.pop()
+    kept = "\n".join(out)
+    opened = len(re.findall(r"<details\b", kept, re.IGNORECASE))
+    closed = len(re.findall(r"</details\s*>", kept, re.IGNORECASE))
+    closing = "\n".join(["</details>"] * max(0, min(opened - closed, 8)))
+    omitted = max(0, total - measure(kept))
+    pieces = [p for p in (kept, closing, note(omitted)) if p]
+    result = "\n\n".join(pieces) + "\n"
+    if measure(result) > budget:  # only when the budget is smaller than the note itself
+        return ""
+    return result
