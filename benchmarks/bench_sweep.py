@@ -1,0 +1,164 @@
+"""Time `exp-ci run --jobs 1` and `--jobs 2` against a plain shell loop of `dvc exp run -S`.
+
+Builds a DVC project in a temporary folder whose one stage burns about `--cpu` seconds of
+CPU (a busy loop on `time.process_time()`), then, `--repeats` times and in a rotating
+order, runs the same `--points` experiments three ways:
+
+- loop:   `for v in ...; do dvc exp run -S lr=$v -n NAME; done` in the project's workspace
+- jobs 1: `exp-ci run -S lr=v1,v2,... --jobs 1`
+- jobs 2: `exp-ci run -S lr=v1,v2,... --jobs 2`
+
+and reports the median wall time of each and the ratios to the loop. Every variant must
+leave exactly `--points` new experiments, or the benchmark stops. Each run sets a `salt`
+param of its own, so DVC's run-cache never skips a training. The workspace is reset
+(untimed) after the loop, which leaves its last experiment there. The machine may be
+shared: the load average is printed before and after, and medians damp the noise.
+
+    python benchmarks/bench_sweep.py [--points 8] [--cpu 1.0] [--repeats 5] [--markdown]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from tests.helpers.project import commit_all, environment, init_project, run, write  # noqa: E402
+
+TRAIN = """\
+import json, time, yaml
+p = yaml.safe_load(open("params.yaml"))
+start = time.process_time()
+while time.process_time() - start < p["cpu"]:
+    pass
+json.dump({"score": p["lr"] * 2}, open("metrics.json", "w"))
+open("model.txt", "w").write(str(p))
+"""
+
+DVC_YAML = """\
+stages:
+  train:
+    cmd: python train.py
+    deps: [train.py]
+    params: [lr, cpu, salt]
+    outs: [model.txt]
+    metrics:
+      - metrics.json:
+          cache: false
+"""
+
+VARIANTS = ("loop", "jobs 1", "jobs 2")
+
+
+def build_project(root: Path, env: Mapping[str, str], cpu: float) -> None:
+    init_project(root, env)
+    params = f"lr: 0.0\ncpu: {cpu}\nsalt: none\n"
+    write(root, {"train.py": TRAIN, "params.yaml": params, "dvc.yaml": DVC_YAML})
+    commit_all(root, "project", env)
+    run(root, "dvc", "repro", "-q", env=env)
+    commit_all(root, "baseline", env)
+
+
+def experiment_count(root: Path, env: Mapping[str, str]) -> int:
+    refs = run(root, "git", "for-each-ref", "--format=%(refname)", "refs/exps/", env=env)
+    return sum(1 for ref in refs.splitlines() if ref.count("/") == 4 and "/exec/" not in ref)
+
+
+def command(variant: str, values: list[str], name: str) -> list[str]:
+    if variant == "loop":
+        runs = "; ".join(
+            f"dvc exp run -q -S lr={value} -S salt={name} -n {name}-{i}"
+            for i, value in enumerate(values, 1)
+        )
+        return ["bash", "-c", f"set -e; {runs}"]
+    jobs = variant.split()[1]
+    sets = ["-S", "lr=" + ",".join(values), "-S", f"salt={name}"]
+    return [sys.executable, "-m", "exp_ci", "run", "-q", *sets, "-j", jobs]
+
+
+def timed(variant: str, root: Path, env: Mapping[str, str], values: list[str], name: str) -> float:
+    args = command(variant, values, name)
+    if variant != "loop":
+        args += ["--name-prefix", name]
+    before = experiment_count(root, env)
+    start = time.perf_counter()
+    completed = subprocess.run(args, cwd=root, env=dict(env), capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if completed.returncode != 0:
+        sys.exit(f"error: {variant} failed ({completed.returncode}):\n{completed.stderr}")
+    made = experiment_count(root, env) - before
+    if made != len(values):
+        sys.exit(f"error: {variant} made {made} experiments, expected {len(values)}")
+    if variant == "loop":  # the loop leaves its last experiment in the workspace
+        run(root, "git", "reset", "--hard", "-q", env=env)
+        run(root, "dvc", "checkout", "-q", "--force", env=env)
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--points", type=int, default=8, help="experiments per variant")
+    parser.add_argument("--cpu", type=float, default=1.0, help="CPU seconds of each training")
+    parser.add_argument("--repeats", type=int, default=5, help="runs of each variant")
+    parser.add_argument("--markdown", action="store_true", help="print a markdown table too")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="bench-sweep-") as folder:
+        env = environment(Path(folder) / "home")
+        root = Path(folder) / "project"
+        build_project(root, env, args.cpu)
+        values = [f"{0.1 * i:.1f}" for i in range(1, args.points + 1)]
+        times: dict[str, list[float]] = {variant: [] for variant in VARIANTS}
+        load_before = os.getloadavg()
+        for repeat in range(args.repeats):
+            shift = repeat % len(VARIANTS)
+            for variant in VARIANTS[shift:] + VARIANTS[:shift]:
+                name = f"{variant.replace(' ', '')}-r{repeat}"
+                seconds = timed(variant, root, env, values, name)
+                times[variant].append(seconds)
+                print(f"  repeat {repeat + 1}: {variant:7} {seconds:6.2f} s", file=sys.stderr)
+        load_after = os.getloadavg()
+
+    medians = {variant: statistics.median(values) for variant, values in times.items()}
+    loop = medians["loop"]
+    print(
+        f"{args.points} experiments of {args.cpu:g} s CPU each, medians of {args.repeats} runs "
+        f"per variant (rotating order); {os.cpu_count()} cores; load average "
+        f"{load_before[0]:.2f} before, {load_after[0]:.2f} after; dvc "
+        f"{run(REPO_ROOT, sys.executable, '-m', 'dvc', '--version').strip()}, Python "
+        f"{platform.python_version()}"
+    )
+    for variant in VARIANTS:
+        runs = ", ".join(f"{t:.1f}" for t in times[variant])
+        print(
+            f"{variant:7} median {medians[variant]:6.2f} s  "
+            f"({medians[variant] / loop:.2f} of the loop)  runs: {runs}"
+        )
+    if args.markdown:
+        print("\n| Variant | Median wall time | Ratio to the loop | Target |")
+        print("|---|---:|---:|---|")
+        targets = {"loop": "", "jobs 1": "≤ 1.05", "jobs 2": "≤ 0.70"}
+        labels = {
+            "loop": "shell loop of `dvc exp run -S`",
+            "jobs 1": "`exp-ci run --jobs 1`",
+            "jobs 2": "`exp-ci run --jobs 2`",
+        }
+        for variant in VARIANTS:
+            print(
+                f"| {labels[variant]} | {medians[variant]:.1f} s | "
+                f"{medians[variant] / loop:.2f} | {targets[variant]} |"
+            )
+
+
+if __name__ == "__main__":
+    main()

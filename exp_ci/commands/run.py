@@ -1,0 +1,501 @@
+"""`exp-ci run`: run DVC experiments in CI: one, a grid, a random sample, a shard of either.
+
+-S takes DVC's own syntax ([FILE:]KEY=V1,V2,...; repeatable; comma lists and range()
+make a grid); --grid FILE a YAML mapping of params to lists. The plan is their cartesian
+product, or --random N points of it (reproducible with --seed). --shard I/N runs the I-th
+of N disjoint slices, the same on every machine, for a CI matrix. Each experiment is a real
+`dvc exp run` on HEAD's commit, in a scratch clone that shares the project's DVC cache
+(--jobs J at once); the project's workspace is left as it is. A failing experiment is
+recorded and the others go on; exit 1 at the end if any failed (unless --allow-failures).
+--push REMOTE shares every finished experiment (refs and data, `dvc exp push`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from exp_ci.commands.common import positive_int
+from exp_ci.errors import EXIT_CHECK_FAILED, EXIT_OK, UserError
+
+if TYPE_CHECKING:
+    from exp_ci.adapters.git import GitRepository
+    from exp_ci.runner import Outcome, Task
+    from exp_ci.sweep import Axis, Plan, Shard
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    repo: Path
+    sets: tuple[str, ...] = ()
+    grid: str | None = None
+    random: int | None = None
+    seed: int | None = None
+    shard: str | None = None
+    jobs: int = 1
+    name_prefix: str | None = None
+    push: str | None = None
+    dvc_remote: str | None = None
+    allow_failures: bool = False
+    summary: str | None = None
+    unshallow: bool = False
+    quiet: bool = False
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-S",
+        "--set-param",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="[FILE:]KEY=V1,V2",
+        help="a param and its values in DVC's -S syntax (repeatable); commas, range(A,B,STEP) "
+        "and choice(...) give several values, and the plan is the product of all params",
+    )
+    parser.add_argument(
+        "--grid",
+        metavar="FILE",
+        help="a YAML (or JSON/TOML) mapping of params ([FILE:]KEY) to lists of values, "
+        "added to the -S params",
+    )
+    parser.add_argument(
+        "--random",
+        type=positive_int,
+        metavar="N",
+        help="run N points drawn at random from the grid instead of all of them",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        metavar="S",
+        help="seed of --random (default 0): the same seed draws the same points everywhere",
+    )
+    parser.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="run only the I-th of N disjoint, balanced slices of the plan (1-based); in a CI "
+        'matrix: --shard "$SHARD/4", with SHARD set from the matrix in env:',
+    )
+    parser.add_argument(
+        "-j",
+        "--jobs",
+        type=positive_int,
+        default=1,
+        metavar="J",
+        help="run J experiments at once, each in its own scratch clone (default 1)",
+    )
+    parser.add_argument(
+        "--name-prefix",
+        metavar="P",
+        help="name experiments P-1, P-2, ... by their place in the plan (zero-padded), "
+        "the same on every shard (default P: gh<run id>-<attempt>[-s<I>of<N>] in GitHub "
+        "Actions, else run-<date>-<time>[-s<I>of<N>])",
+    )
+    parser.add_argument(
+        "--push",
+        metavar="REMOTE",
+        help="push every finished experiment to this Git remote, and its data to the DVC "
+        "remote (dvc exp push), even when others failed",
+    )
+    parser.add_argument(
+        "--dvc-remote",
+        metavar="NAME",
+        help="with --push: the DVC remote for the data (default: the project's default remote)",
+    )
+    parser.add_argument(
+        "--allow-failures",
+        action="store_true",
+        help="exit 0 even when some experiments failed (they are still reported)",
+    )
+    parser.add_argument(
+        "--summary",
+        metavar="FILE",
+        help="write a JSON summary: the plan, the shard, and each experiment's name, params, "
+        "state, metrics and log tail",
+    )
+    parser.add_argument(
+        "--unshallow",
+        action="store_true",
+        help="in a shallow clone, fetch the full history first (experiments need it)",
+    )
+
+
+def options_from_args(args: argparse.Namespace) -> RunOptions:
+    return RunOptions(
+        repo=Path(args.repo),
+        sets=tuple(args.sets),
+        grid=args.grid,
+        random=args.random,
+        seed=args.seed,
+        shard=args.shard,
+        jobs=args.jobs,
+        name_prefix=args.name_prefix,
+        push=args.push,
+        dvc_remote=args.dvc_remote,
+        allow_failures=args.allow_failures,
+        summary=args.summary,
+        unshallow=args.unshallow,
+        quiet=args.quiet,
+    )
+
+
+def _say(options: RunOptions, message: str) -> None:
+    if not options.quiet:
+        print(f"exp-ci: {message}", file=sys.stderr, flush=True)
+
+
+# --- the plan: everything the command line says, checked before the repository is touched
+
+
+@dataclass(frozen=True)
+class SweepRequest:
+    plan: Plan
+    shard: Shard | None
+    tasks: tuple[Task, ...]
+
+
+def plan_request(options: RunOptions) -> SweepRequest:
+    from exp_ci.runner import Task
+    from exp_ci.sweep import (
+        build_plan,
+        check_prefix,
+        default_prefix,
+        experiment_name,
+        parse_set,
+        parse_shard,
+        shard_points,
+    )
+
+    if options.seed is not None and options.random is None:
+        raise UserError("--seed only chooses the points of --random N; add --random N.")
+    axes = [parse_set(text) for text in options.sets]
+    if options.grid is not None:
+        axes += _grid_file_axes(options.grid)
+    plan = build_plan(axes, options.random, options.seed or 0)
+    shard = parse_shard(options.shard) if options.shard is not None else None
+    from exp_ci.adapters.actions import run_identity
+
+    prefix = options.name_prefix or default_prefix(
+        *run_identity(options.environ), shard, datetime.now(timezone.utc)
+    )
+    check_prefix(prefix)
+    tasks = tuple(
+        Task(point, experiment_name(prefix, point, len(plan.points)))
+        for point in shard_points(plan.points, shard)
+    )
+    return SweepRequest(plan, shard, tasks)
+
+
+def _grid_file_axes(path: str) -> list[Axis]:
+    from exp_ci.read.formats import FileFormatError, parse_file
+    from exp_ci.sweep import grid_axes
+
+    try:
+        content = Path(path).read_bytes()
+    except OSError as error:
+        raise UserError(f"cannot read --grid {path}: {error.strerror}.") from None
+    try:
+        document = parse_file(path, content)
+    except FileFormatError as error:
+        raise UserError(f"--grid {error}. Fix the file.") from None
+    return grid_axes(document, path)
+
+
+# --- preflight: the repository, the params, the names, the remotes -----------------------
+
+
+def _check_history(git: GitRepository, options: RunOptions) -> None:
+    from exp_ci.adapters.git import is_shallow, unshallow
+
+    if not is_shallow(git):
+        return
+    if not options.unshallow:
+        raise UserError(
+            f"{git.root} is a shallow clone; DVC experiments need the full history. Run "
+            "`git fetch --unshallow` (in GitHub Actions: actions/checkout with "
+            "`fetch-depth: 0`), or pass --unshallow to let exp-ci do it."
+        )
+    _say(options, "shallow clone: fetching the full history (--unshallow)")
+    unshallow(git)
+
+
+def _check_params(git: GitRepository, baseline: str, axes: Sequence[Axis]) -> None:
+    from exp_ci.read.formats import FileFormatError, parse_file
+    from exp_ci.sweep import missing_params
+
+    tree = git.commits([baseline])[baseline].tree
+    documents: dict[str, Any] = {}
+    for file in dict.fromkeys(axis.file for axis in axes):
+        entry = git.lookup(tree, file.removeprefix("./"))
+        if entry is None or entry.is_tree:
+            documents[file] = None
+            continue
+        try:
+            documents[file] = parse_file(file, git.blob(entry.sha))
+        except FileFormatError as error:
+            documents[file] = str(error)
+    problems = missing_params(axes, documents)
+    if problems:
+        raise UserError(
+            f"the sweep sets params that HEAD ({baseline[:7]}) does not have; nothing was "
+            "run:\n  " + "\n  ".join(problems)
+        )
+
+
+def _check_names(git: GitRepository, baseline: str, tasks: Sequence[Task]) -> None:
+    from exp_ci.sweep import invalid_name_reason
+
+    for task in tasks:
+        reason = invalid_name_reason(task.name)
+        if reason:
+            raise UserError(f"'{task.name}' is not a valid experiment name: {reason}.")
+    existing = {ref.name for ref in git.experiment_refs() if ref.baseline == baseline}
+    taken = [task.name for task in tasks if task.name in existing]
+    if taken:
+        shown = ", ".join(taken[:5]) + (f" and {len(taken) - 5} more" if len(taken) > 5 else "")
+        raise UserError(
+            f"experiments named {shown} already exist for HEAD ({baseline[:7]}). Choose "
+            "another --name-prefix, or remove them with `dvc exp remove NAME...`."
+        )
+
+
+def _check_push(git: GitRepository, options: RunOptions) -> str | None:
+    """The DVC remote to push data to, after checking both remotes exist."""
+    from exp_ci.adapters.dvc import choose_remote
+    from exp_ci.adapters.git import remote_names
+
+    if options.push is None:
+        if options.dvc_remote is not None:
+            raise UserError("--dvc-remote only matters with --push REMOTE; add --push.")
+        return None
+    names = remote_names(git)
+    looks_like_url = any(mark in options.push for mark in (":", "/", "\\"))
+    if options.push not in names and not looks_like_url:
+        known = ", ".join(names) or "none"
+        raise UserError(
+            f"--push {options.push}: there is no Git remote of that name in {git.root} "
+            f"(known: {known}). Add it with `git remote add {options.push} URL`."
+        )
+    return choose_remote(git.root, options.dvc_remote)
+
+
+def _warn_dirty(git: GitRepository, baseline: str, options: RunOptions) -> None:
+    from exp_ci.adapters.git import dirty_tracked_files
+
+    dirty = dirty_tracked_files(git)
+    if dirty:
+        shown = ", ".join(dirty[:5]) + (" ..." if len(dirty) > 5 else "")
+        _say(
+            options,
+            f"warning: uncommitted changes ({shown}) are not part of these experiments: "
+            f"they run on HEAD's commit {baseline[:7]}. Commit the changes to include them.",
+        )
+
+
+# --- the command --------------------------------------------------------------------------
+
+
+def run(options: RunOptions) -> int:
+    from exp_ci.read.experiments import open_project
+
+    request = plan_request(options)
+    git = open_project(options.repo)
+    try:
+        _check_history(git, options)
+        baseline = git.resolve_commit("HEAD")
+        _check_params(git, baseline, request.plan.axes)
+        _check_names(git, baseline, request.tasks)
+        dvc_remote = _check_push(git, options)
+        _warn_dirty(git, baseline, options)
+        _say(options, _describe(request, options.jobs, baseline))
+        outcomes = _run(git, baseline, request, options)
+        return _finish(git, baseline, request, outcomes, options, dvc_remote)
+    finally:
+        git.close()
+
+
+def _describe(request: SweepRequest, jobs: int, baseline: str) -> str:
+    plan = request.plan
+    axes = " × ".join(f"{axis.name} ({len(axis.values)})" for axis in plan.axes)
+    text = f"plan: {len(plan.points)} experiment{'s' if len(plan.points) != 1 else ''}"
+    if plan.sample is not None and plan.sample < plan.grid_size:
+        text += f" drawn at random (seed {plan.seed}) from a grid of {plan.grid_size}"
+    elif plan.sample is not None:
+        text += f" (--random {plan.sample}, but the grid has only {plan.grid_size}: all of it)"
+    text += f" of {axes}" if axes else " with the params as committed"
+    if request.shard is not None:
+        text += f"; shard {request.shard}: {len(request.tasks)} of them"
+    if request.tasks:
+        running = min(jobs, len(request.tasks))
+        text += f"; {running} at a time, on {baseline[:7]}"
+    return text
+
+
+def _run(
+    git: GitRepository, baseline: str, request: SweepRequest, options: RunOptions
+) -> list[Outcome]:
+    from exp_ci.progress import choose_reporter
+    from exp_ci.runner import run_tasks
+
+    if not request.tasks:
+        _say(options, f"nothing to run in shard {request.shard}")
+        return []
+    reporter = choose_reporter(options.environ, quiet=options.quiet)
+    return run_tasks(git, baseline, request.tasks, options.jobs, reporter)
+
+
+def _finish(
+    git: GitRepository,
+    baseline: str,
+    request: SweepRequest,
+    outcomes: Sequence[Outcome],
+    options: RunOptions,
+    dvc_remote: str | None,
+) -> int:
+    from exp_ci.adapters.dvc import DvcCommandError, exp_push
+
+    finished = [outcome for outcome in outcomes if outcome.ok]
+    failed = [outcome for outcome in outcomes if not outcome.ok]
+    metrics = _metrics(git, baseline, finished) if options.summary else {}
+    push_error: DvcCommandError | None = None
+    pushed = False
+    if options.push and finished:
+        _say(options, f"pushing {len(finished)} experiment(s) to {options.push} (dvc exp push)")
+        try:
+            exp_push(git.root, options.push, [o.ref for o in finished if o.ref], dvc_remote or "")
+            pushed = True
+        except DvcCommandError as error:
+            push_error = error
+    document = summary_document(request, baseline, outcomes, metrics, options.push, pushed)
+    if options.summary:
+        _write_summary(options.summary, document)
+    _job_summary(document, options.environ)
+    _say(
+        options,
+        f"{len(finished)} finished, {len(failed)} failed"
+        + (f" ({', '.join(o.task.name for o in failed)})" if failed else "")
+        + (f"; the finished ones are pushed to {options.push}" if pushed else ""),
+    )
+    if push_error is not None:
+        raise push_error
+    if failed and not options.allow_failures:
+        return EXIT_CHECK_FAILED
+    return EXIT_OK
+
+
+def _metrics(
+    git: GitRepository, baseline: str, finished: Sequence[Outcome]
+) -> dict[str, dict[str, Any]]:
+    """Experiment name -> `file:key` -> value, read as `exp-ci show` reads them."""
+    if not finished:
+        return {}
+    from exp_ci.read.experiments import read_baselines
+    from exp_ci.select import flat_values
+
+    names = {outcome.task.name for outcome in finished}
+    found = {}
+    for experiment in read_baselines(git, [baseline])[0].experiments:
+        if experiment.name in names:
+            found[experiment.name] = flat_values(experiment.metrics)
+    return found
+
+
+def summary_document(
+    request: SweepRequest,
+    baseline: str,
+    outcomes: Sequence[Outcome],
+    metrics: Mapping[str, Mapping[str, Any]],
+    push: str | None,
+    pushed: bool,
+) -> dict[str, Any]:
+    """The --summary JSON (version 1)."""
+    plan = request.plan
+    by_name = {outcome.task.name: outcome for outcome in outcomes}
+    experiments = []
+    for task in request.tasks:
+        outcome = by_name.get(task.name)
+        entry: dict[str, Any] = {
+            "index": task.point.index,
+            "name": task.name,
+            "params": {s.param: s.value for s in task.point.settings},
+            "state": outcome.state if outcome else "not run",
+        }
+        if outcome is not None:
+            entry.update(
+                rev=outcome.rev,
+                ref=outcome.ref,
+                exit_code=outcome.exit_code,
+                dvc_exit_code=outcome.dvc_exit_code,
+                seconds=outcome.seconds,
+                metrics=dict(metrics.get(task.name, {})),
+                log_tail=[] if outcome.ok else outcome.tail(),
+                log_file=str(outcome.log_file) if outcome.log_file else None,
+                pushed=pushed and outcome.ok,
+            )
+        experiments.append(entry)
+    return {
+        "version": 1,
+        "baseline": baseline,
+        "plan": {
+            "params": {axis.name: list(axis.values) for axis in plan.axes},
+            "grid_size": plan.grid_size,
+            "random": {"count": plan.sample, "seed": plan.seed} if plan.sample else None,
+            "size": len(plan.points),
+        },
+        "shard": (
+            {"index": request.shard.index, "count": request.shard.count} if request.shard else None
+        ),
+        "push": push,
+        "counts": {
+            "planned": len(request.tasks),
+            "success": sum(1 for o in outcomes if o.ok),
+            "failed": sum(1 for o in outcomes if not o.ok),
+        },
+        "experiments": experiments,
+    }
+
+
+def _write_summary(path: str, document: Mapping[str, Any]) -> None:
+    try:
+        Path(path).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    except OSError as error:
+        raise UserError(f"cannot write --summary {path}: {error.strerror}.") from None
+
+
+def _job_summary(document: Mapping[str, Any], environ: Mapping[str, str]) -> None:
+    """A short table in the GitHub job summary, when there is one."""
+    from exp_ci.adapters import actions
+    from exp_ci.render.markdown import escape
+
+    room = actions.summary_room(environ)
+    if room is None:
+        return
+    counts = document["counts"]
+    shard = document["shard"]
+    title = "exp-ci run" + (f", shard {shard['index']}/{shard['count']}" if shard else "")
+    lines = [
+        f"### {title}: {counts['success']} finished, {counts['failed']} failed",
+        "",
+        "| experiment | params | state |",
+        "|---|---|---|",
+    ]
+    for entry in document["experiments"]:
+        params = " ".join(f"{k}={v}" for k, v in entry["params"].items())
+        state = entry["state"]
+        if state == "failed":
+            state = f"failed (exit {entry['exit_code']})"
+        lines.append(f"| {escape(entry['name'])} | {escape(params) or '-'} | {state} |")
+    text = "\n".join(lines) + "\n\n"
+    if len(text.encode("utf-8")) > room:
+        text = f"### {title}: {counts['success']} finished, {counts['failed']} failed\n\n"
+    if len(text.encode("utf-8")) <= room:
+        actions.append_summary(text, environ)
