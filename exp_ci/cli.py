@@ -16,7 +16,13 @@ from exp_ci.errors import run_guarded
 COMMANDS = {
     "show": "comparison table of experiments (md, plain, json, csv)",
     "best": "the winning experiment(s) by a metric",
+    "run": "run experiments: one, a grid, a random sample or a shard of it; push the results",
+    "collect": "fetch every shard's pushed experiments from the Git remote into this clone",
+    "persist": "keep experiments as Git branches or annotated tags, data pushed first",
+    "apply": "bring an experiment's results into the workspace, optionally commit them",
     "gate": "fail the check when a metric regresses against the base commit",
+    "comment": "one sticky pull-request comment with the table, mirrored to the job summary",
+    "check-pushed": "block Git history whose DVC data is not in the DVC remote (the hook)",
 }
 
 DESCRIPTION = """\
@@ -67,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _command_module(name: str):
-    return importlib.import_module(f"exp_ci.commands.{name}")
+    return importlib.import_module(f"exp_ci.commands.{name.replace('-', '_')}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
