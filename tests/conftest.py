@@ -42,6 +42,11 @@ def project(tmp_path: Path, template) -> Path:
     # The copied configs still name the template's origin and DVC remote; point them at ours.
     for config in (root / ".dvc" / "config", root / ".git" / "config"):
         config.write_text(config.read_text().replace(str(source.parent), str(tmp_path)))
+    # DVC also reads the remote from the config committed in each commit (the template's
+    # folder); the local config overrides it everywhere, so no test writes to the template's.
+    (root / ".dvc" / "config.local").write_text(
+        f"['remote \"storage\"']\n    url = {tmp_path / (source.name + '-storage')}\n"
+    )
     return root
 
 

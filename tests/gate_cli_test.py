@@ -97,3 +97,40 @@ def test_negative_allowance_is_refused(project, env):
         project, env, "gate", "--metric", "auc", "--against", "HEAD", "--max-drop", "-1"
     )
     assert result.returncode == 2 and "--max-drop must be 0 or more" in result.stderr
+
+
+def test_in_a_pull_request_workflow_the_base_comes_from_the_event(
+    project, env, baselines, tmp_path
+):
+    event = tmp_path / "event.json"
+    event.write_text(
+        json.dumps({"pull_request": {"number": 7, "base": {"sha": baselines["first"]}}})
+    )
+    outputs = tmp_path / "outputs"
+    outputs.write_text("")
+    _set_workspace_auc(project, 0.5)
+    actions_env = {
+        **env,
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_EVENT_NAME": "pull_request",
+        "GITHUB_EVENT_PATH": str(event),
+        "GITHUB_OUTPUT": str(outputs),
+    }
+    result = exp_ci(project, actions_env, "gate", "--metric", "auc")
+    assert result.returncode == 1
+    assert f"against {baselines['first'][:7]}: metrics.json:auc 0.65 -> 0.5" in result.stdout
+    assert "gate" in outputs.read_text() and "fail" in outputs.read_text()
+
+
+def test_a_push_event_has_no_base_and_says_so(project, env, tmp_path):
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"ref": "refs/heads/main"}))
+    result = exp_ci(
+        project,
+        {**env, "GITHUB_EVENT_NAME": "push", "GITHUB_EVENT_PATH": str(event)},
+        "gate",
+        "--metric",
+        "auc",
+    )
+    assert result.returncode == 2
+    assert "the push event has no pull request" in result.stderr

@@ -73,6 +73,7 @@ def options_from_args(args: argparse.Namespace) -> GateOptions:
 
 
 def run(options: GateOptions) -> int:
+    from exp_ci.adapters import actions
     from exp_ci.commands.common import metric_from
     from exp_ci.config import load_settings
     from exp_ci.gate import judge
@@ -109,18 +110,27 @@ def run(options: GateOptions) -> int:
         metric, values["current"], values["base"], options.max_drop, options.max_drop_pct
     )
     summary = f"{current.label} against {base.label}: {verdict.summary}"
-    in_actions = options.environ.get("GITHUB_ACTIONS") == "true"
-    if verdict.passed:
-        print(f"::notice title=exp-ci gate::{summary}" if in_actions else summary)
-        return EXIT_OK
-    if in_actions:
-        print(f"::error title=exp-ci gate::{summary}")
-    print(f"exp-ci gate: {summary}", file=sys.stderr)
-    return EXIT_CHECK_FAILED
+    actions.write_output("gate", "pass" if verdict.passed else "fail", options.environ)
+    if actions.in_actions(options.environ):
+        report = actions.notice if verdict.passed else actions.error
+        report(summary, options.environ, title="exp-ci gate")
+    elif verdict.passed:
+        print(summary)
+    else:
+        print(f"exp-ci gate: {summary}", file=sys.stderr)
+    return EXIT_OK if verdict.passed else EXIT_CHECK_FAILED
 
 
 def _base_from_event(environ: Mapping[str, str]) -> str:
+    """The pull request's base commit, from the event of a pull_request workflow."""
+    from exp_ci.adapters import actions
+
+    name, payload = actions.read_event(environ)
+    base = payload.get("pull_request", {}).get("base", {}).get("sha") if payload else None
+    if isinstance(base, str) and base:
+        return base
+    where = f"the {name} event has no pull request" if name else "this is not a GitHub Actions run"
     raise UserError(
-        "exp-ci gate needs a base commit to compare with: pass --against REV (for example "
-        "origin/main), or run it in a pull_request workflow."
+        f"exp-ci gate needs a base commit to compare with, and {where}. Pass --against REV "
+        "(for example origin/main), or run it in a pull_request workflow."
     )
