@@ -23,6 +23,7 @@ COMMANDS = {
     "gate": "fail the check when a metric regresses against the base commit",
     "comment": "one sticky pull-request comment with the table, mirrored to the job summary",
     "check-pushed": "block Git history whose DVC data is not in the DVC remote (the hook)",
+    "quickstart": "the whole flow on a bundled example project, offline, in a new folder",
 }
 
 DESCRIPTION = """\

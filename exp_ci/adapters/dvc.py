@@ -433,3 +433,16 @@ def exp_pull(
     args += ["--all-commits"] if all_baselines else []
     args += ["--force"] if force else []
     return run_dvc(root, *args, git_remote)
+
+
+# --- new projects (exp-ci quickstart) -----------------------------------------------------
+
+
+def init_project(root: Path, remote_name: str, remote_url: Path) -> None:
+    """`dvc init` and a default remote in a Git repository that has none yet."""
+    run_dvc(root, "init", "--quiet")
+    run_dvc(root, "remote", "add", "--default", remote_name, str(remote_url))
+
+
+def repro(root: Path) -> str:
+    return run_dvc(root, "repro", "--quiet")

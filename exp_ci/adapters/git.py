@@ -540,3 +540,29 @@ def remote_experiment_refs(git: GitRepository, remote: str) -> dict[str, str]:
         if parse_exp_ref(ref) is not None:
             found[ref] = sha
     return found
+
+
+# --- new repositories (exp-ci quickstart) ------------------------------------------------
+
+
+def init_repository(path: Path, *, bare: bool = False, branch: str = "main") -> None:
+    """`git init` (or `--bare`) at `path`, with `branch` as the first branch."""
+    args = ["git", "init", "--quiet", f"--initial-branch={branch}"]
+    result = subprocess.run(
+        [*args, *(["--bare"] if bare else []), str(path)], capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        raise UserError(f"`git init` failed in {path}: {result.stderr.strip()}")
+
+
+def ensure_identity(git: GitRepository, name: str, email: str) -> bool:
+    """Give this repository a committer when Git has none; True when one was set here."""
+    import git as gitpython
+
+    try:
+        git.run("var", "GIT_COMMITTER_IDENT")
+        return False
+    except gitpython.GitCommandError:
+        git.run("config", "user.name", name)
+        git.run("config", "user.email", email)
+        return True
