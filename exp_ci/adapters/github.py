@@ -380,6 +380,22 @@ class GitHub:
             ],
         )
 
+    # -- commit statuses (exp-ci gate --status) --------------------------------------------
+
+    def set_commit_status(
+        self, sha: str, state: str, description: str, context: str, target_url: str | None
+    ) -> None:
+        """`POST /repos/{repo}/statuses/{sha}`; GitHub keeps descriptions to 140 characters."""
+        short = description if len(description) <= 140 else description[:139] + "…"
+
+        def create() -> Any:
+            commit = self._repo.get_commit(sha)
+            if target_url:
+                return commit.create_status(state, target_url, short, context)
+            return commit.create_status(state, description=short, context=context)
+
+        self._call(f"setting the {context} status of {sha[:7]}", create, write=True)
+
     # -- pull requests from branches (exp-ci persist --pr) ---------------------------------
 
     def default_branch(self) -> str:

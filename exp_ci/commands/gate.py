@@ -22,6 +22,7 @@ class GateOptions:
     rev: str | None = None  # compare this commit instead of the workspace
     max_drop: float | None = None
     max_drop_pct: float | None = None
+    status: bool = False
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
 
@@ -51,6 +52,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="P",
         help="allow the metric to get worse by up to P percent of the base value",
     )
+    parser.add_argument(
+        "--status",
+        action="store_true",
+        help="also set the commit status 'exp-ci/gate' on the pull request's head commit "
+        "(needs GITHUB_TOKEN with `statuses: write`; a read-only token only warns)",
+    )
 
 
 def options_from_args(args: argparse.Namespace) -> GateOptions:
@@ -69,6 +76,7 @@ def options_from_args(args: argparse.Namespace) -> GateOptions:
         rev=args.rev,
         max_drop=args.max_drop,
         max_drop_pct=args.max_drop_pct,
+        status=args.status,
     )
 
 
@@ -80,12 +88,18 @@ def run(options: GateOptions) -> int:
     from exp_ci.read.experiments import open_project, read_revision, read_workspace_row
     from exp_ci.select import metric_value
 
+    client = None
+    if options.status:
+        from exp_ci.adapters import github
+
+        client = github.connect(options.environ)  # settings checked before any work
     git = open_project(options.repo)
     try:
         settings = load_settings(git.root)
         base_rev = options.against or _base_from_event(options.environ)
         base = read_revision(git, base_rev)
         current = read_revision(git, options.rev) if options.rev else read_workspace_row(git)
+        status_sha = _status_commit(options, git, current) if options.status else None
     finally:
         git.close()
     metric = metric_from(options.metric, options.direction, settings, [current, base])
@@ -118,7 +132,40 @@ def run(options: GateOptions) -> int:
         print(summary)
     else:
         print(f"exp-ci gate: {summary}", file=sys.stderr)
+    if client is not None and status_sha is not None:
+        _set_status(client, options.environ, status_sha, verdict.passed, summary)
     return EXIT_OK if verdict.passed else EXIT_CHECK_FAILED
+
+
+STATUS_CONTEXT = "exp-ci/gate"
+
+
+def _status_commit(options: GateOptions, git, current) -> str:
+    """The commit the status belongs to: the pull request's head, else the row's commit."""
+    from exp_ci.adapters import actions
+
+    if options.rev:
+        return current.rev
+    _, payload = actions.read_event(options.environ)
+    head = payload.get("pull_request", {}).get("head", {}).get("sha") if payload else None
+    return head if isinstance(head, str) and head else git.resolve_commit("HEAD")
+
+
+def _set_status(client, environ: Mapping[str, str], sha: str, passed: bool, summary: str) -> None:
+    """A commit status through the API; a token that may not write it only warns."""
+    from exp_ci.adapters import actions, github
+
+    context = actions.ActionsContext.from_environ(environ)
+    try:
+        client.set_commit_status(
+            sha, "success" if passed else "failure", summary, STATUS_CONTEXT, context.run_url
+        )
+    except github.WriteRefused as error:
+        actions.warning(f"{error.message}; the gate's verdict stands without a status.", environ)
+    except github.GitHubError as error:
+        raise UserError(error.message) from None
+    finally:
+        client.close()
 
 
 def _base_from_event(environ: Mapping[str, str]) -> str:
