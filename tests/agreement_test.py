@@ -94,8 +94,22 @@ def test_params_files_of_every_format_and_subfolder_are_read(project, env):
     assert baseline["metrics"]["experiments/cnn/metrics.json:acc"] == 0.16
 
 
-def test_the_workspace_reads_as_dvcs_workspace_row(project, env):
+def _workspace_both_ways(project, env):
+    """(exp-ci's workspace data, DVC's workspace row as `dvc_values` shapes a row)."""
     from exp_ci.read.experiments import open_project, read_workspace
+
+    rows = exp_show_json(project, env)
+    assert rows[0]["rev"] == "workspace"
+    # dvc_values skips DVC's workspace row by its rev; rename it to compare it.
+    theirs = dvc_values([{**rows[0], "rev": "ws", "experiments": None}])["ws"]
+    git = open_project(project)
+    try:
+        return read_workspace(git), theirs
+    finally:
+        git.close()
+
+
+def test_the_workspace_reads_as_dvcs_workspace_row(project, env):
     from exp_ci.select import flat_values
 
     (project / "params.yaml").write_text(
@@ -107,15 +121,7 @@ def test_the_workspace_reads_as_dvcs_workspace_row(project, env):
     (project / "extra" / "dvc.yaml").write_text("metrics: [m.json]\n")  # untracked, not ignored
     (project / "extra" / "m.json").write_text('{"f2": 3}')
 
-    rows = exp_show_json(project, env)
-    assert rows[0]["rev"] == "workspace"
-    # dvc_values skips DVC's workspace row by its rev; rename it to compare it.
-    theirs = dvc_values([{**rows[0], "rev": "ws", "experiments": None}])["ws"]
-    git = open_project(project)
-    try:
-        data = read_workspace(git)
-    finally:
-        git.close()
+    data, theirs = _workspace_both_ways(project, env)
     assert flat_values(data.params) == theirs["params"]
     assert flat_values(data.metrics) == theirs["metrics"]
     assert {p for p, v in {**data.params, **data.metrics}.items() if v.error} == theirs["errors"]
@@ -124,16 +130,8 @@ def test_the_workspace_reads_as_dvcs_workspace_row(project, env):
 
 
 def test_a_deleted_cache_false_metric_is_an_error_in_the_workspace_as_in_dvc(project, env):
-    from exp_ci.read.experiments import open_project, read_workspace
-
     (project / "metrics.json").unlink()  # cache: false -> DVC cannot read it from its cache
-    rows = exp_show_json(project, env)
-    theirs = dvc_values([{**rows[0], "rev": "ws", "experiments": None}])["ws"]
-    git = open_project(project)
-    try:
-        data = read_workspace(git)
-    finally:
-        git.close()
+    data, theirs = _workspace_both_ways(project, env)
     assert theirs["errors"] == {"metrics.json"}
     assert {p for p, v in data.metrics.items() if v.error} == {"metrics.json"}
     assert data.metrics["cached.json"].data == {"f1": 0.064}
