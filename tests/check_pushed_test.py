@@ -809,6 +809,12 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class _BusyServer(http.server.ThreadingHTTPServer):
+    # DVC's HTTP filesystem opens many connections at once; the default backlog of 5 drops
+    # some of them on a loaded machine, which the hook would rightly call "unreachable".
+    request_queue_size = 256
+
+
 class serve:
     """Serve a folder over HTTP on a free local port, for a DVC `http://` remote."""
 
@@ -816,7 +822,7 @@ class serve:
         def handler(*args, **kwargs):
             return _QuietHandler(*args, directory=str(folder), **kwargs)
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server = _BusyServer(("127.0.0.1", 0), handler)
 
     def __enter__(self) -> str:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
