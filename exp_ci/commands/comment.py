@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from exp_ci.commands.common import positive_int
-from exp_ci.commands.show import TableRequest, add_table_arguments, table_request_from_args
+from exp_ci.commands.show import (
+    PictureRequest,
+    TableRequest,
+    add_picture_arguments,
+    add_table_arguments,
+    picture_request_from_args,
+    table_request_from_args,
+)
 from exp_ci.errors import EXIT_CHECK_FAILED, EXIT_OK, UserError
 
 if TYPE_CHECKING:
@@ -50,10 +57,12 @@ class CommentOptions:
     author: str | None = None
     quiet: bool = False
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ, repr=False)
+    pictures: PictureRequest = field(default_factory=PictureRequest)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_table_arguments(parser)
+    add_picture_arguments(parser)
     parser.add_argument(
         "--pr",
         type=positive_int,
@@ -121,6 +130,7 @@ def options_from_args(args: argparse.Namespace) -> CommentOptions:
         dry_run=args.dry_run,
         author=args.author,
         quiet=args.quiet,
+        pictures=picture_request_from_args(args),
     )
 
 
@@ -187,6 +197,11 @@ def _section(
     footer = _footer(ctx, commit)
 
     if options.body_file is not None:
+        if options.pictures.wanted:
+            raise UserError(
+                "--chart, --curve and --trend draw the table's pictures, and --body-file "
+                "posts your own markdown instead of the table: use one or the other."
+            )
         text = neutralize(_read_body_file(options.body_file))
         where = _where_full(ctx, options.environ, f"`{escape(Path(options.body_file).name)}`")
 
@@ -203,9 +218,10 @@ def _section(
 
         return Section(marker_id, key, render_text)
 
-    from exp_ci.commands.show import build_requested_table
+    from exp_ci.commands.show import build_pictures, build_requested_table
 
     table = build_requested_table(options.request)
+    pictures = build_pictures(options.request.selection.repo, table, options.pictures)
     comment_parts = SectionParts(
         title, footer, _where_full(ctx, options.environ, "the output of `exp-ci show`")
     )
@@ -216,9 +232,14 @@ def _section(
     def render_table(budget: int, for_summary: bool) -> str:
         if for_summary:
             return table_section(
-                table, summary_parts, budget, measure=utf8_length, fold_rows=None
+                table,
+                summary_parts,
+                budget,
+                measure=utf8_length,
+                fold_rows=None,
+                pictures=pictures,
             ).text
-        return table_section(table, comment_parts, budget).text
+        return table_section(table, comment_parts, budget, pictures=pictures).text
 
     return Section(marker_id, key, render_table)
 

@@ -17,11 +17,15 @@ from exp_ci.commands.common import (
     selection_from_args,
     write_output,
 )
-from exp_ci.errors import EXIT_OK
+from exp_ci.errors import EXIT_OK, UserError
 from exp_ci.model import Direction
 
 if TYPE_CHECKING:
-    from exp_ci.render.table import Table
+    from pathlib import Path
+
+    from exp_ci.adapters.git import GitRepository
+    from exp_ci.render.charts import Pictures
+    from exp_ci.render.table import Table, TableRow
 
 DEFAULT_PRECISION = 5
 FORMATS = ("md", "plain", "json", "csv")
@@ -43,11 +47,25 @@ class TableRequest:
 
 
 @dataclass(frozen=True)
+class PictureRequest:
+    """What to draw under a markdown table; `show --format md` and `comment` both take it."""
+
+    chart: bool = False
+    curve: str | None = None  # "" for the first curve, else a series name; None: no curve
+    trend: int | None = None
+
+    @property
+    def wanted(self) -> bool:
+        return self.chart or self.curve is not None or self.trend is not None
+
+
+@dataclass(frozen=True)
 class ShowOptions:
     request: TableRequest
     format: str = "plain"
     output: str | None = None
     quiet: bool = False
+    pictures: PictureRequest = PictureRequest()
 
 
 def add_table_arguments(parser: argparse.ArgumentParser) -> None:
@@ -92,8 +110,38 @@ def add_table_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_picture_arguments(parser: argparse.ArgumentParser) -> None:
+    """Charts GitHub draws itself (Mermaid) and the metric's trend; markdown only."""
+    parser.add_argument(
+        "--chart",
+        action="store_true",
+        help="draw a bar chart of the ranking metric (the best experiments and their "
+        "baseline) under the table",
+    )
+    parser.add_argument(
+        "--curve",
+        nargs="?",
+        const="",
+        metavar="NAME",
+        help="draw the winner's and its baseline's training curve from the DVC plots in "
+        "dvc.yaml: NAME is FILE:FIELD, a file or a field (default: the first plot)",
+    )
+    parser.add_argument(
+        "--trend",
+        type=positive_int,
+        metavar="N",
+        help="show the ranking metric over the baseline's last N first-parent commits as a "
+        "sparkline beside its value",
+    )
+
+
+def picture_request_from_args(args: argparse.Namespace) -> PictureRequest:
+    return PictureRequest(chart=args.chart, curve=args.curve, trend=args.trend)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_table_arguments(parser)
+    add_picture_arguments(parser)
     parser.add_argument(
         "--format",
         choices=FORMATS,
@@ -125,6 +173,7 @@ def options_from_args(args: argparse.Namespace) -> ShowOptions:
         format=args.format,
         output=args.output,
         quiet=args.quiet,
+        pictures=picture_request_from_args(args),
     )
 
 
@@ -151,9 +200,107 @@ def build_requested_table(request: TableRequest) -> Table:
     )
 
 
-def run(options: ShowOptions) -> int:
-    from exp_ci.render.formats import RENDERERS
+def build_pictures(repo: Path, table: Table, request: PictureRequest) -> Pictures:
+    """Read what the pictures need (plots, history) and draw them for `table`."""
+    from exp_ci.read.experiments import open_project
+    from exp_ci.render.charts import DEFAULT_BARS, Pictures, ranking_chart
+    from exp_ci.render.markdown import escape
 
+    if not request.wanted:
+        return Pictures()
+    metric = table.metric
+    if metric is None:
+        raise UserError(
+            "--chart, --curve and --trend draw the ranking metric: name it with --metric NAME "
+            "(or set `metric` in .exp-ci.yaml)."
+        )
+    charts: list[str] = []
+    notes: list[str] = []
+    trends = {}
+    git = open_project(repo)
+    try:
+        if request.chart:
+            chart = ranking_chart(table, DEFAULT_BARS)
+            if chart is None:
+                notes.append(
+                    f"no chart: no experiment has a numeric value for {escape(metric.key)}"
+                )
+            else:
+                charts.append(chart)
+        if request.curve is not None:
+            curve, why = _curve_chart(git, table, request.curve)
+            charts.extend([curve] if curve else [])
+            notes.extend([why] if why else [])
+        if request.trend is not None:
+            from exp_ci.read.trend import read_trends
+
+            revs = [row.experiment.rev for row in table.rows if row.experiment.is_baseline]
+            trends = read_trends(git, revs, metric, request.trend)
+    finally:
+        git.close()
+    return Pictures(tuple(charts), trends, tuple(notes))
+
+
+def _curve_chart(git: GitRepository, table: Table, name: str) -> tuple[str | None, str | None]:
+    """The training curve of the winner and its baseline, or why there is none."""
+    from exp_ci.read.plots import choose_series, read_plots
+    from exp_ci.render.charts import Curve, curve_chart
+    from exp_ci.render.markdown import escape
+
+    winner = table.winner
+    if winner is None:
+        return None, "no training curve: no experiment has a value for the metric"
+    experiment = winner.experiment
+    baseline: TableRow | None = next(
+        (
+            row
+            for row in table.rows
+            if row.experiment.is_baseline and row.experiment.rev == experiment.baseline_rev
+        ),
+        None,
+    )
+    revs = [experiment.rev] + ([baseline.experiment.rev] if baseline else [])
+    plots = read_plots(git, revs)
+    won = plots[experiment.rev]
+    base = plots[baseline.experiment.rev] if baseline else None
+    available = list(won.series) + (list(base.series) if base else [])
+    chosen = choose_series(name or None, available)
+    label = escape(experiment.label)
+    if chosen is None:
+        errors = "; ".join(f"{escape(p)}: {escape(e)}" for p, e in won.errors.items())
+        return None, f"no training curve: {label} has no plot data in dvc.yaml" + (
+            f" ({errors})" if errors else ""
+        )
+    mine = next((s for s in won.series if s.name == chosen.name), None)
+    if mine is None or len(mine.points) < 2:
+        why = won.errors.get(chosen.file, "it has no such series")
+        return (
+            None,
+            f"no training curve: {label} has no data for {escape(chosen.name)} ({escape(why)})",
+        )
+    theirs = next((s for s in base.series if s.name == chosen.name), None) if base else None
+    curves = [Curve(experiment.label, "winner", mine.points)]
+    if baseline is not None and theirs is not None and theirs.points:
+        curves.insert(0, Curve(baseline.experiment.label, "baseline", theirs.points))
+    chart = curve_chart(f"{chosen.field} ({chosen.file})", chosen.x_field, chosen.field, curves)
+    if chart is None:
+        return None, f"no training curve: {escape(chosen.name)} has fewer than two points"
+    return chart, None
+
+
+def run(options: ShowOptions) -> int:
+    from exp_ci.render.formats import RENDERERS, render_markdown
+
+    if options.pictures.wanted and options.format != "md":
+        raise UserError(
+            "--chart, --curve and --trend draw in markdown (Mermaid diagrams that GitHub "
+            f"renders): add --format md (not {options.format})."
+        )
     table = build_requested_table(options.request)
-    write_output(RENDERERS[options.format](table), options.output, quiet=options.quiet)
+    if options.pictures.wanted:
+        pictures = build_pictures(options.request.selection.repo, table, options.pictures)
+        text = render_markdown(table, pictures)
+    else:
+        text = RENDERERS[options.format](table)
+    write_output(text, options.output, quiet=options.quiet)
     return EXIT_OK

@@ -32,6 +32,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 from exp_ci.errors import UserError
+from exp_ci.render.charts import Pictures
 from exp_ci.render.markdown import escape
 from exp_ci.render.table import Table, TableRow
 
@@ -184,6 +185,7 @@ class Fitted:
     text: str
     shown: int  # experiment rows shown
     dropped: int  # experiment rows left out for the size limit
+    charts: int = 0  # charts shown under the table
 
 
 def experiment_count(table: Table) -> int:
@@ -251,12 +253,22 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
-def _compose(table: Table, parts: SectionParts, total: int, fold: bool) -> str:
+def _compose(
+    table: Table,
+    parts: SectionParts,
+    total: int,
+    fold: bool,
+    pictures: Pictures | None = None,
+    charts: int = 0,
+) -> str:
+    """The section's markdown with the first `charts` of `pictures.charts` under the table."""
     from exp_ci.render.formats import render_markdown
 
     shown = experiment_count(table)
     dropped = total - shown
-    table_md, notes = split_table_and_notes(render_markdown(table))
+    table_md, notes = split_table_and_notes(
+        render_markdown(table, pictures.without_charts() if pictures else None)
+    )
     blocks = [f"### {parts.title}"]
     if notes:
         blocks.append(notes)
@@ -273,6 +285,11 @@ def _compose(table: Table, parts: SectionParts, total: int, fold: bool) -> str:
             f"_{_plural(dropped, 'more experiment')} not shown ({parts.limit_name}); "
             f"the full table is in {parts.full_table_at}._"
         )
+    if pictures is not None:
+        blocks.extend(pictures.charts[:charts])
+        left_out = len(pictures.charts) - charts
+        if left_out:
+            blocks.append(f"_{_plural(left_out, 'chart')} not shown ({parts.limit_name})._")
     if parts.footer:
         blocks.append(parts.footer)
     return "\n\n".join(blocks) + "\n"
@@ -297,17 +314,19 @@ def table_section(
     *,
     measure: Measure = comment_length,
     fold_rows: int | None = FOLD_ROWS,
+    pictures: Pictures | None = None,
 ) -> Fitted:
     """The section for `table` within `budget`: whole, folded, or with rows dropped.
 
-    The number of rows kept is the largest that fits, found by interpolating between
-    rendered sizes (a handful of renders even for thousands of rows).
+    Charts (`pictures.charts`, under the table) go first, the last one first, before any
+    row does. The number of rows kept is the largest that fits, found by interpolating
+    between rendered sizes (a handful of renders even for thousands of rows).
     """
     total = experiment_count(table)
     fold = fold_rows is not None and total > fold_rows
 
     def render(keep: int) -> str:
-        return _compose(limit_rows(table, keep), parts, total, fold)
+        return _compose(limit_rows(table, keep), parts, total, fold, pictures)
 
     def nothing_fits() -> Fitted:
         text = _too_wide(table, parts, total)
@@ -315,6 +334,11 @@ def table_section(
             text = f"### {parts.title}\n\n_Not shown ({parts.limit_name})._\n"
         return Fitted(text, 0, total)
 
+    charts = len(pictures.charts) if pictures else 0
+    for kept in range(charts, 0, -1):
+        with_charts = _compose(table, parts, total, fold, pictures, kept)
+        if measure(with_charts) <= budget:
+            return Fitted(with_charts, total, 0, kept)
     full = render(total)
     if measure(full) <= budget:
         return Fitted(full, total, 0)

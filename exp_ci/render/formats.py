@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from exp_ci.model import Experiment
+from exp_ci.render.charts import Pictures, spark_cell, trend_note
 from exp_ci.render.markdown import escape
 from exp_ci.render.table import Table, TableRow
 
@@ -123,7 +124,8 @@ def render_plain(table: Table) -> str:
     return text + "\n" + ("\n" + "\n".join(notes) + "\n" if notes else "")
 
 
-def render_markdown(table: Table) -> str:
+def render_markdown(table: Table, pictures: Pictures | None = None) -> str:
+    """The table in GitHub markdown; `pictures` add trend sparklines, notes and charts."""
     from tabulate import tabulate
 
     def label(row: TableRow) -> str:
@@ -134,11 +136,50 @@ def render_markdown(table: Table) -> str:
         [label(row), *map(escape, cells[1:])]
         for row, cells in zip(table.rows, _text_rows(table, _experiment_label), strict=True)
     ]
+    headers = _headers(table)
+    extra: list[str] = []
+    if pictures is not None:
+        extra = _picture_notes(table, pictures)
+        _add_sparklines(table, headers, rows, pictures)
     text = tabulate(
-        rows, headers=[escape(h) for h in _headers(table)], tablefmt="github", disable_numparse=True
+        rows, headers=[escape(h) for h in headers], tablefmt="github", disable_numparse=True
     )
-    notes = _notes(table)
-    return text + "\n" + ("\n" + "\n".join(f"- {escape(n)}" for n in notes) + "\n" if notes else "")
+    notes = [f"- {escape(n)}" for n in _notes(table)] + [f"- {n}" for n in extra]
+    text += "\n" + ("\n" + "\n".join(notes) + "\n" if notes else "")
+    if pictures is not None and pictures.charts:
+        text += "\n" + "\n\n".join(pictures.charts) + "\n"
+    return text
+
+
+def _add_sparklines(
+    table: Table, headers: list[str], rows: list[list[str]], pictures: Pictures
+) -> None:
+    """The trend of the metric beside each baseline's value (the metric column's cell)."""
+    if table.metric is None or not pictures.trends:
+        return
+    label = next((c.label for c in table.columns if c.full_name == table.metric.full_name), None)
+    if label is None or label not in headers:
+        return
+    column = headers.index(label)
+    for row, cells in zip(table.rows, rows, strict=True):
+        trend = pictures.trends.get(row.experiment.rev)
+        if row.experiment.is_baseline and trend is not None:
+            cells[column] = spark_cell(cells[column], trend)
+
+
+def _picture_notes(table: Table, pictures: Pictures) -> list[str]:
+    """Markdown lines: what each sparkline shows, then why a picture is missing."""
+    lines = []
+    if table.metric is not None:
+        label = next(
+            (c.label for c in table.columns if c.full_name == table.metric.full_name),
+            table.metric.key,
+        )
+        for row in table.rows:
+            trend = pictures.trends.get(row.experiment.rev)
+            if row.experiment.is_baseline and trend is not None:
+                lines.append(trend_note(trend, row.experiment.label, label, table.precision))
+    return lines + list(pictures.notes)
 
 
 def render_csv(table: Table) -> str:
