@@ -82,7 +82,14 @@ def test_check_jsonschema_validates_the_action_and_every_workflow(schema: str, p
 
 def test_zizmor_pedantic_finds_nothing_in_the_action_and_the_workflows():
     done = tool(
-        "zizmor", "--offline", "--persona", "pedantic", REPO_ROOT / "action.yml", *WORKFLOWS
+        "zizmor",
+        "--offline",
+        "--color",
+        "never",
+        "--persona",
+        "pedantic",
+        REPO_ROOT / "action.yml",
+        *WORKFLOWS,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "No findings to report" in done.stdout
