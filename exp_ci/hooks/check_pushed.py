@@ -24,7 +24,8 @@ from exp_ci.errors import EXIT_CHECK_FAILED, EXIT_OK, UserError, run_guarded
 
 if TYPE_CHECKING:
     from exp_ci.adapters.dvc import LocalCache, RemoteLocation
-    from exp_ci.hooks.history import DvcFileVersion, GitReader
+    from exp_ci.adapters.gitcli import GitReader
+    from exp_ci.hooks.history import DvcFileVersion
     from exp_ci.hooks.outputs import Output
     from exp_ci.hooks.verify import Verdict
     from exp_ci.read.dvcyaml import CachedOut
@@ -160,13 +161,14 @@ def _say(text: str) -> None:
 
 def check_pushed(options: CheckOptions) -> int:
     """Find the DVC files being pushed (or committed); check their outputs; report."""
+    from exp_ci.adapters.gitcli import GitReader
     from exp_ci.hooks import history
 
     if options.stage == PRE_PUSH and options.to_ref == history.ZERO_SHA:
         if options.verbose:
             _say(f"{PROG}: the push deletes a ref; nothing to check")
         return EXIT_OK
-    git = history.GitReader(options.repo)
+    git = GitReader(options.repo)
     if options.stage == PRE_COMMIT:
         versions = history.staged_dvc_files(git)
         scope = "the staged DVC files"
