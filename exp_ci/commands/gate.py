@@ -8,9 +8,15 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from exp_ci.commands.common import add_metric_arguments
 from exp_ci.errors import EXIT_CHECK_FAILED, EXIT_OK, UserError
+
+if TYPE_CHECKING:
+    from exp_ci.adapters.git import GitRepository
+    from exp_ci.adapters.github import GitHub
+    from exp_ci.model import Experiment
 
 
 @dataclass(frozen=True)
@@ -140,18 +146,27 @@ def run(options: GateOptions) -> int:
 STATUS_CONTEXT = "exp-ci/gate"
 
 
-def _status_commit(options: GateOptions, git, current) -> str:
+def _pull_request_sha(payload: Mapping[str, Any], side: str) -> str | None:
+    """`pull_request.<side>.sha` of an event payload, or None when it has none."""
+    node: Any = payload
+    for key in ("pull_request", side, "sha"):
+        node = node.get(key) if isinstance(node, Mapping) else None
+    return node if isinstance(node, str) and node else None
+
+
+def _status_commit(options: GateOptions, git: GitRepository, current: Experiment) -> str:
     """The commit the status belongs to: the pull request's head, else the row's commit."""
     from exp_ci.adapters import actions
 
     if options.rev:
         return current.rev
     _, payload = actions.read_event(options.environ)
-    head = payload.get("pull_request", {}).get("head", {}).get("sha") if payload else None
-    return head if isinstance(head, str) and head else git.resolve_commit("HEAD")
+    return _pull_request_sha(payload, "head") or git.resolve_commit("HEAD")
 
 
-def _set_status(client, environ: Mapping[str, str], sha: str, passed: bool, summary: str) -> None:
+def _set_status(
+    client: GitHub, environ: Mapping[str, str], sha: str, passed: bool, summary: str
+) -> None:
     """A commit status through the API; a token that may not write it only warns."""
     from exp_ci.adapters import actions, github
 
@@ -173,8 +188,8 @@ def _base_from_event(environ: Mapping[str, str]) -> str:
     from exp_ci.adapters import actions
 
     name, payload = actions.read_event(environ)
-    base = payload.get("pull_request", {}).get("base", {}).get("sha") if payload else None
-    if isinstance(base, str) and base:
+    base = _pull_request_sha(payload, "base")
+    if base:
         return base
     where = f"the {name} event has no pull request" if name else "this is not a GitHub Actions run"
     raise UserError(
