@@ -814,6 +814,13 @@ class _BusyServer(http.server.ThreadingHTTPServer):
     # some of them on a loaded machine, which the hook would rightly call "unreachable".
     request_queue_size = 256
 
+    def handle_error(self, request, client_address) -> None:
+        # A client that drops a kept-alive connection is normal for DVC's HTTP pool; the
+        # default prints a traceback to stderr, which the hook's captured output would show.
+        if isinstance(sys.exc_info()[1], (ConnectionError, BrokenPipeError)):
+            return
+        super().handle_error(request, client_address)
+
 
 class serve:
     """Serve a folder over HTTP on a free local port, for a DVC `http://` remote."""
