@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import shlex
 import subprocess
@@ -27,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from exp_ci.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USER_ERROR, UserError, run_guarded
+from exp_ci.numbers import finite_number
 
 INPUT_PREFIX = "EXP_CI_"
 PERSIST_KINDS = ("none", "branch", "tag")
@@ -109,11 +109,8 @@ def _gate_limit(value: str | None) -> tuple[str, str] | None:
         return None
     percent = value.endswith("%")
     number = value[:-1].strip() if percent else value
-    try:
-        limit = float(number)
-    except ValueError:
-        limit = math.nan
-    if not math.isfinite(limit) or limit < 0:
+    limit = finite_number(number, text=True)
+    if limit is None or limit < 0:
         raise UserError(
             f"input gate-max-drop must be a number of 0 or more (`0.01`) or a percentage "
             f"(`2%`), not '{value}'."

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from exp_ci.errors import UserError
 from exp_ci.model import Baseline, Direction, Experiment, FileValues, MetricSpec
+from exp_ci.numbers import finite_number
 from exp_ci.read.formats import flatten
 
 # Header names DVC reserves in its table; a key equal to one of them is always qualified.
@@ -93,12 +94,7 @@ def metric_spec(name: str, direction: Direction, rows: Iterable[Experiment]) -> 
 
 def metric_value(row: Experiment, metric: MetricSpec) -> float | None:
     """The row's metric as a number, or None when missing, unreadable or not numeric."""
-    value = flat_values(row.metrics).get(metric.full_name)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    if math.isnan(value):
-        return None
-    return float(value)
+    return finite_number(flat_values(row.metrics).get(metric.full_name))
 
 
 @dataclass(frozen=True)

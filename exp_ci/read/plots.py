@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import posixpath
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from typing import Any
 
 from exp_ci.adapters.git import GitRepository
 from exp_ci.errors import UserError
+from exp_ci.numbers import finite_number
 from exp_ci.read.dvcyaml import CachedOut, cached_outputs, stage_wdirs, uncached_paths
 from exp_ci.read.experiments import ExperimentReader, Snapshot
 from exp_ci.read.formats import FileFormatError, parse_file
@@ -207,21 +207,6 @@ def parse_records(path: str, content: bytes, header: bool = True) -> list[dict[s
         raise PlotFormatError(str(error)) from None
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            return None
-    else:
-        return None
-    return number if math.isfinite(number) else None
-
-
 def series_of(path: str, records: Sequence[Mapping[str, Any]], plot: PlotDeclaration):
     """The series a declaration draws from one file's records (pure)."""
     if not records:
@@ -239,8 +224,8 @@ def series_of(path: str, records: Sequence[Mapping[str, Any]], plot: PlotDeclara
     for y in ys:
         points = []
         for i, record in enumerate(records):
-            x_value = float(i) if plot.x is None else _number(record.get(plot.x))
-            y_value = _number(record.get(y))
+            x_value = float(i) if plot.x is None else finite_number(record.get(plot.x), text=True)
+            y_value = finite_number(record.get(y), text=True)
             if x_value is not None and y_value is not None:
                 points.append((x_value, y_value))
         series.append(Series(path, y, plot.x or INDEX, tuple(points), plot.template))

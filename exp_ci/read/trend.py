@@ -9,11 +9,11 @@ a file that does not parse, a non-numeric value) is a gap.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 from exp_ci.adapters.git import GitRepository
 from exp_ci.model import MetricSpec
+from exp_ci.numbers import finite_number
 from exp_ci.read.experiments import ExperimentReader
 from exp_ci.render.charts import Trend
 from exp_ci.select import flat_values
@@ -38,13 +38,9 @@ def read_trends(
     data = reader.read_commits(tree for history in histories.values() for _, tree in history)
     trends = {}
     for rev, history in histories.items():
-        values = tuple(_value(flat_values(data[tree].metrics), metric) for _, tree in history)
+        values = tuple(
+            finite_number(flat_values(data[tree].metrics).get(metric.full_name))
+            for _, tree in history
+        )
         trends[rev] = Trend(values, tuple(commit for commit, _ in history))
     return trends
-
-
-def _value(values: dict, metric: MetricSpec) -> float | None:
-    value = values.get(metric.full_name)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value) if math.isfinite(value) else None

@@ -31,6 +31,7 @@ from decimal import Decimal
 from itertools import pairwise
 
 from exp_ci.model import Direction
+from exp_ci.numbers import finite_number
 from exp_ci.render.markdown import escape
 from exp_ci.render.table import Table, TableRow
 
@@ -185,12 +186,6 @@ class Bar:
     winner: bool = False
 
 
-def _numeric(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
 def ranking_bars(table: Table, top: int = DEFAULT_BARS) -> tuple[list[Bar], int, TableRow | None]:
     """The bars of the ranking chart: the winner, the next best, then the winner's baseline.
 
@@ -202,7 +197,7 @@ def ranking_bars(table: Table, top: int = DEFAULT_BARS) -> tuple[list[Bar], int,
     sign = -1 if metric.direction is Direction.MAX else 1
     ranked = []
     for row in table.rows:
-        value = _numeric(row.values.get(metric.full_name))
+        value = finite_number(row.values.get(metric.full_name))
         if row.experiment.is_baseline or value is None:
             continue
         key = (not row.winner, sign * value, row.experiment.created, row.experiment.rev)
@@ -225,7 +220,7 @@ def ranking_bars(table: Table, top: int = DEFAULT_BARS) -> tuple[list[Bar], int,
     )
     missing_base = None
     if base is not None:
-        value = _numeric(base.values.get(metric.full_name))
+        value = finite_number(base.values.get(metric.full_name))
         if value is None:
             missing_base = base
         else:

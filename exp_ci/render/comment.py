@@ -32,6 +32,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 from exp_ci.errors import UserError
+from exp_ci.numbers import finite_number
 from exp_ci.render.charts import Pictures
 from exp_ci.render.markdown import escape
 from exp_ci.render.table import Table, TableRow
@@ -201,10 +202,9 @@ def _keep_order(table: Table) -> list[int]:
 
     def key(item: tuple[int, TableRow]) -> tuple[int, int, float, int]:
         i, row = item
-        value = row.values.get(metric.full_name)
-        numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
-        score = (-value if metric.direction.value == "max" else value) if numeric else 0.0
-        return (0 if row.winner else 1, 0 if numeric else 1, score, i)
+        value = finite_number(row.values.get(metric.full_name))
+        score = 0.0 if value is None else (-value if metric.direction.value == "max" else value)
+        return (0 if row.winner else 1, 0 if value is not None else 1, score, i)
 
     return [i for i, _ in sorted(indexed, key=key)]
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from exp_ci.errors import UserError
 from exp_ci.model import Baseline, Direction, Experiment, MetricSpec
+from exp_ci.numbers import finite_number
 from exp_ci.select import (
     Column,
     columns_of,
@@ -143,10 +144,9 @@ def _sorted_by(
     experiments: list[Experiment], column: Column, direction: Direction
 ) -> list[Experiment]:
     def key(experiment: Experiment) -> tuple[bool, Any]:
-        value = _row_values(experiment).get(column.full_name)
-        comparable = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if not comparable:
-            return (True, 0)
+        value = finite_number(_row_values(experiment).get(column.full_name))
+        if value is None:
+            return (True, 0.0)
         return (False, -value if direction is Direction.MAX else value)
 
     return sorted(experiments, key=key)
