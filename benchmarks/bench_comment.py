@@ -37,7 +37,7 @@ import responses  # noqa: E402
 
 from exp_ci.adapters import github as github_adapter  # noqa: E402
 from exp_ci.cli import main  # noqa: E402
-from exp_ci.render.comment import assemble  # noqa: E402
+from exp_ci.sticky.format import assemble  # noqa: E402
 from tests.helpers.github_api import BOT, REPOSITORY, FakeGitHub  # noqa: E402
 
 PR = 7

@@ -28,8 +28,9 @@ from exp_ci.render.charts import (
     sparkline,
     trend_note,
 )
-from exp_ci.render.comment import COMMENT_LIMIT, SectionParts, comment_length, table_section
 from exp_ci.render.formats import render_markdown
+from exp_ci.render.section import SectionParts, table_section
+from exp_ci.sticky.format import COMMENT_LIMIT, comment_length
 from tests.helpers.chart_cases import (
     CURVE_CASES,
     HOSTILE_NAMES,
@@ -446,7 +447,7 @@ def test_charts_are_dropped_before_any_table_row():
 
 
 def test_the_job_summary_keeps_every_chart():
-    from exp_ci.render.comment import utf8_length
+    from exp_ci.sticky.format import utf8_length
 
     tbl = hundred()
     fitted = table_section(

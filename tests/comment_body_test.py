@@ -17,24 +17,21 @@ from exp_ci.github_event import (
     pick_pull_request,
 )
 from exp_ci.model import Baseline, Direction, Experiment, FileValues, MetricSpec
-from exp_ci.render.comment import (
+from exp_ci.render.section import SectionParts, fit_markdown, limit_rows, table_section
+from exp_ci.render.table import TableOptions, build_table
+from exp_ci.sticky.format import (
     COMMENT_LIMIT,
-    SectionParts,
     assemble,
     build_body,
     checked_id,
     comment_length,
-    fit_markdown,
     has_marker,
-    limit_rows,
     neutralize,
     parse_sections,
     removed_section_note,
-    table_section,
     utf8_length,
 )
-from exp_ci.render.table import TableOptions, build_table
-from exp_ci.sticky import (
+from exp_ci.sticky.sync import (
     ACTIONS_BOT,
     Comment,
     TokenKind,

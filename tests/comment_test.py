@@ -17,9 +17,8 @@ import responses
 from exp_ci.adapters import github as github_adapter
 from exp_ci.adapters.github import GitHub, Pacing, make_retry
 from exp_ci.cli import main
-from exp_ci.commands.comment import Section, upsert
-from exp_ci.render.comment import assemble, parse_sections
-from exp_ci.sticky import identity
+from exp_ci.sticky.format import assemble, parse_sections
+from exp_ci.sticky.sync import Section, identity, upsert
 from tests.helpers.github_api import (
     BOT,
     REPOSITORY,

@@ -14,9 +14,8 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,17 +29,13 @@ from exp_ci.commands.show import (
     table_request_from_args,
 )
 from exp_ci.errors import EXIT_CHECK_FAILED, EXIT_OK, UserError
+from exp_ci.sticky.sync import Identity, Section
 
 if TYPE_CHECKING:
     from exp_ci.adapters.actions import ActionsContext
-    from exp_ci.adapters.github import GitHub
     from exp_ci.github_event import PullRequestLookup
-    from exp_ci.sticky import Comment, Identity
 
 MODES = ("update", "recreate")
-# Comments created this long before ours are searched for duplicates made at the same time.
-RACE_WINDOW = timedelta(minutes=10)
-VERIFY_ROUNDS = 3
 
 
 @dataclass(frozen=True)
@@ -137,15 +132,6 @@ def options_from_args(args: argparse.Namespace) -> CommentOptions:
 # --- what goes in the section ----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Section:
-    """Our section, able to render itself within any budget (comment or job summary)."""
-
-    marker_id: str
-    key: str
-    render: Callable[[int, bool], str]  # (budget, for_summary) -> markdown
-
-
 def _project_root(path: Path) -> Path:
     resolved = path.resolve()
     for candidate in (resolved, *resolved.parents):
@@ -156,7 +142,7 @@ def _project_root(path: Path) -> Path:
 
 def _marker_id(options: CommentOptions) -> str:
     from exp_ci.config import load_settings
-    from exp_ci.render.comment import DEFAULT_MARKER, checked_id
+    from exp_ci.sticky.format import DEFAULT_MARKER, checked_id
 
     chosen = options.marker
     if chosen is None:
@@ -183,15 +169,9 @@ def _where_full(ctx: ActionsContext, environ: Mapping[str, str], fallback: str) 
 def _section(
     options: CommentOptions, ctx: ActionsContext, marker_id: str, key: str, commit: str | None
 ) -> Section:
-    from exp_ci.render.comment import (
-        SectionParts,
-        comment_length,
-        fit_markdown,
-        neutralize,
-        table_section,
-        utf8_length,
-    )
     from exp_ci.render.markdown import escape
+    from exp_ci.render.section import SectionParts, fit_markdown, table_section
+    from exp_ci.sticky.format import comment_length, neutralize, utf8_length
 
     title = "Experiments" + (f" · {escape(options.section)}" if options.section else "")
     footer = _footer(ctx, commit)
@@ -258,164 +238,6 @@ def _read_body_file(path: str) -> str:
 # --- the sticky comment --------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Outcome:
-    action: str  # created, updated, unchanged, recreated; "would ..." in a dry run; refused
-    body: str
-    comment: Comment | None = None
-    removed: tuple[int, ...] = ()  # duplicates deleted
-    foreign: tuple[Comment, ...] = ()  # marker comments by others, left alone
-    login: str = ""
-    refused: str | None = None  # why GitHub refused the write
-
-
-def _search(github: GitHub, number: int, marker_id: str, whoami: Callable[[], Identity]):
-    """Our marker comment, page by page; who we are is asked only once a marker shows up."""
-    from exp_ci.sticky import find_sticky, is_marked
-
-    foreign: list[Comment] = []
-    for page in github.comment_pages(number):
-        if not any(is_marked(c, marker_id) for c in page):
-            continue
-        found = find_sticky(page, marker_id, whoami().login)
-        foreign.extend(found.foreign)
-        if found.ours is not None:
-            return found.ours, tuple(foreign)
-    return None, tuple(foreign)
-
-
-def _parse_time(text: str) -> datetime:
-    try:
-        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-    except ValueError:
-        return datetime.now(timezone.utc)
-
-
-def upsert(
-    github: GitHub,
-    number: int,
-    section: Section,
-    whoami: Callable[[], Identity],
-    *,
-    mode: str = "update",
-    dry_run: bool = False,
-    verify: bool = False,
-    settle: Callable[[], None] = lambda: None,
-) -> Outcome:
-    """Create, update or recreate the sticky comment; then make sure there is only one.
-
-    `whoami` is called only when a marker comment is found (to tell ours from others'), so
-    a first comment costs no `GET /user`; the created comment then says who we are.
-    """
-    from exp_ci.adapters.github import WriteRefused
-    from exp_ci.render.comment import build_body, parse_sections
-
-    marker_id, key = section.marker_id, section.key
-
-    def content(budget: int) -> str:
-        return section.render(budget, False)
-
-    ours, foreign = _search(github, number, marker_id, whoami)
-    existing = parse_sections(ours.body, marker_id) if ours else {}
-    body = build_body(marker_id, key, content, existing)
-
-    if dry_run:
-        action = "would create" if ours is None else f"would {mode}"
-        return Outcome(action, body, ours, foreign=foreign)
-    try:
-        if ours is not None and mode == "update":
-            if ours.body.replace("\r\n", "\n") == body:
-                return Outcome("unchanged", body, ours, foreign=foreign, login=ours.author)
-            edited = github.edit_comment(number, ours.id, body)
-            if verify:
-                edited = _verify_section(github, number, edited, section, settle)
-            return Outcome("updated", edited.body, edited, foreign=foreign, login=ours.author)
-        if ours is not None:
-            github.delete_comment(number, ours.id)
-        created = github.create_comment(number, body)
-        kept, removed = _deduplicate(github, number, created, body, section)
-        action = "recreated" if ours is not None else "created"
-        return Outcome(action, kept.body, kept, removed, foreign, created.author)
-    except WriteRefused as error:
-        return Outcome("refused", body, ours, foreign=foreign, refused=error.message)
-
-
-def _deduplicate(
-    github: GitHub, number: int, created: Comment, body: str, section: Section
-) -> tuple[Comment, tuple[int, ...]]:
-    """After creating: keep the oldest of our marker comments, merge and delete the others."""
-    from exp_ci.render.comment import build_body
-    from exp_ci.sticky import duplicates, merged_sections
-
-    since = _parse_time(created.created_at) - RACE_WINDOW
-    recent = github.comments_since(number, since)
-    found = duplicates([*recent, created], section.marker_id, created.author)
-    if found.keep is None or not found.remove:
-        return created, ()
-    keep = found.keep
-    sections = merged_sections(keep, found.remove, body, section.marker_id)
-    merged = build_body(
-        section.marker_id, section.key, lambda budget: section.render(budget, False), sections
-    )
-    if merged != keep.body.replace("\r\n", "\n"):
-        keep = github.edit_comment(number, keep.id, merged)
-    removed = tuple(c.id for c in found.remove if github.delete_comment(number, c.id))
-    return keep, removed
-
-
-def _verify_section(
-    github: GitHub, number: int, edited: Comment, section: Section, settle: Callable[[], None]
-) -> Comment:
-    """Re-read a shared comment: a job that read it before our edit may have written over us.
-
-    Another shard that read the comment just before our edit and wrote just after it would
-    drop our section (a lost update). After a short pause we read it back and put our
-    section in again, keeping whatever the other job wrote.
-    """
-    from exp_ci.render.comment import build_body, parse_sections
-
-    current = edited
-    for _ in range(VERIFY_ROUNDS):
-        settle()
-        latest = github.get_comment(current.id)
-        if latest is None:  # deleted meanwhile (a recreate elsewhere): nothing to defend
-            return current
-        sections = parse_sections(latest.body, section.marker_id)
-        mine = parse_sections(edited.body, section.marker_id).get(section.key)
-        if sections.get(section.key) == mine:
-            return latest
-        body = build_body(
-            section.marker_id,
-            section.key,
-            lambda budget: section.render(budget, False),
-            sections,
-        )
-        current = github.edit_comment(number, latest.id, body)
-    return current
-
-
-# --- finding the pull request ----------------------------------------------------------------
-
-
-def find_pull_request(github: GitHub, lookup: PullRequestLookup) -> int | None:
-    from exp_ci.github_event import LookupKind, pick_pull_request
-
-    if lookup.kind is LookupKind.NUMBER:
-        return lookup.number
-    if lookup.kind is LookupKind.COMMIT and lookup.sha:
-        chosen = pick_pull_request(github.pulls_for_commit(lookup.sha), lookup)
-        return chosen.number if chosen else None
-    if lookup.kind is LookupKind.HEAD_SHA and lookup.sha:
-        candidates = []
-        if lookup.head_owner and lookup.branch:
-            candidates = github.pulls_for_head(lookup.head_owner, lookup.branch)
-        chosen = pick_pull_request(candidates, lookup)
-        if chosen is None:
-            chosen = pick_pull_request(github.search_pulls_by_sha(lookup.sha), lookup)
-        return chosen.number if chosen else None
-    return None
-
-
 # --- the command -----------------------------------------------------------------------------
 
 
@@ -448,7 +270,7 @@ class _Reporter:
 def run(options: CommentOptions) -> int:
     from exp_ci.adapters.actions import ActionsContext
     from exp_ci.github_event import lookup_pull_request
-    from exp_ci.render.comment import DEFAULT_SECTION, checked_id
+    from exp_ci.sticky.format import DEFAULT_SECTION, checked_id
 
     if options.mode not in MODES:
         raise UserError(f"--mode must be one of {', '.join(MODES)}, not '{options.mode}'.")
@@ -505,7 +327,14 @@ def _post(
 ) -> int:
     from exp_ci.adapters import github as github_adapter
     from exp_ci.adapters.actions import write_output
-    from exp_ci.sticky import identity, same_login, should_ask_user_endpoint, token_kind
+    from exp_ci.sticky.sync import (
+        find_pull_request,
+        identity,
+        same_login,
+        should_ask_user_endpoint,
+        token_kind,
+        upsert,
+    )
 
     pacing = github_adapter.DEFAULT_PACING
     github = github_adapter.GitHub(ctx.token or "", ctx.repository or "", ctx.api_url, pacing)
@@ -548,11 +377,11 @@ def _post(
         github.close()
 
     where = f"pull request #{number} in {ctx.repository}"
-    for comment in outcome.foreign:
-        who = whoami()
+    for other in outcome.foreign:
+        writer = whoami()
         report.say(
-            f"left alone comment {comment.id} by {comment.author}: it has the marker but "
-            f"exp-ci writes as {who.login} ({who.how}); pass --author if that is wrong."
+            f"left alone comment {other.id} by {other.author}: it has the marker but "
+            f"exp-ci writes as {writer.login} ({writer.how}); pass --author if that is wrong."
         )
     if options.dry_run:
         report.out(outcome.body)
@@ -598,7 +427,7 @@ def _post(
 
 
 def _whole_body(section: Section) -> str:
-    from exp_ci.render.comment import build_body
+    from exp_ci.sticky.format import build_body
 
     return build_body(section.marker_id, section.key, lambda budget: section.render(budget, False))
 
@@ -655,7 +484,7 @@ def _write_summary(options: CommentOptions, section: Section, report: _Reporter)
 
 
 def _save_body(options: CommentOptions, section: Section, report: _Reporter) -> None:
-    from exp_ci.render.comment import COMMENT_LIMIT, MIN_SECTION_ROOM, neutralize
+    from exp_ci.sticky.format import COMMENT_LIMIT, MIN_SECTION_ROOM, neutralize
 
     if not options.save_body:
         return

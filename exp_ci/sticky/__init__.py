@@ -1,0 +1,1 @@
+"""The one sticky pull-request comment: its body format (`format`) and its sync (`sync`)."""
