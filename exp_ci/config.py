@@ -16,6 +16,7 @@ from exp_ci.errors import UserError
 from exp_ci.model import Direction
 
 CONFIG_FILE = ".exp-ci.yaml"
+DEFAULT_PRECISION = 5  # significant digits, as `dvc exp show`
 
 
 @dataclass(frozen=True)

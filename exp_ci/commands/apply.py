@@ -14,9 +14,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from exp_ci.config import DEFAULT_PRECISION
 from exp_ci.errors import EXIT_OK, UserError
-
-DEFAULT_PRECISION = 5
 
 
 @dataclass(frozen=True)

@@ -19,16 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from exp_ci.commands.common import positive_int
-from exp_ci.commands.show import (
-    PictureRequest,
-    TableRequest,
+from exp_ci.commands.common import (
     add_picture_arguments,
     add_table_arguments,
     picture_request_from_args,
+    positive_int,
     table_request_from_args,
 )
 from exp_ci.errors import EXIT_CHECK_FAILED, EXIT_OK, UserError
+from exp_ci.report import PictureRequest, TableRequest
 from exp_ci.sticky.sync import Identity, Section
 
 if TYPE_CHECKING:
@@ -198,7 +197,7 @@ def _section(
 
         return Section(marker_id, key, render_text)
 
-    from exp_ci.commands.show import build_pictures, build_requested_table
+    from exp_ci.report import build_pictures, build_requested_table
 
     table = build_requested_table(options.request)
     pictures = build_pictures(options.request.selection.repo, table, options.pictures)

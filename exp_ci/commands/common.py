@@ -7,10 +7,14 @@ import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from exp_ci.config import Settings, load_settings
+from exp_ci.config import DEFAULT_PRECISION, Settings, load_settings
 from exp_ci.errors import UserError
 from exp_ci.model import Baseline, Direction, Experiment, MetricSpec
+
+if TYPE_CHECKING:
+    from exp_ci.report import PictureRequest, TableRequest
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,95 @@ def add_metric_arguments(parser: argparse.ArgumentParser, *, required_hint: str 
         "--direction",
         choices=[d.value for d in Direction],
         help="whether a larger (max, the default) or smaller (min) metric is better",
+    )
+
+
+def add_table_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options that shape a table; `show` and `comment` share them."""
+    add_selection_arguments(parser)
+    add_metric_arguments(parser)
+    parser.add_argument(
+        "--params",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="include only params whose name matches GLOB (repeatable), e.g. 'train.*'",
+    )
+    parser.add_argument(
+        "--metrics",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="include only metrics whose name matches GLOB (repeatable)",
+    )
+    parser.add_argument(
+        "--only-changed",
+        action="store_true",
+        help="hide params and metrics whose value is the same in every row",
+    )
+    parser.add_argument(
+        "--sort-by",
+        metavar="COLUMN",
+        help="order each baseline's experiments by COLUMN, best first by --direction",
+    )
+    parser.add_argument(
+        "--top",
+        type=positive_int,
+        metavar="N",
+        help="show only N experiments per baseline (the best N with --metric, else the newest)",
+    )
+    parser.add_argument(
+        "--precision",
+        type=positive_int,
+        metavar="N",
+        help=f"significant digits for decimal numbers (default {DEFAULT_PRECISION})",
+    )
+
+
+def add_picture_arguments(parser: argparse.ArgumentParser) -> None:
+    """Charts GitHub draws itself (Mermaid) and the metric's trend; markdown only."""
+    parser.add_argument(
+        "--chart",
+        action="store_true",
+        help="draw a bar chart of the ranking metric (the best experiments and their "
+        "baseline) under the table",
+    )
+    parser.add_argument(
+        "--curve",
+        nargs="?",
+        const="",
+        metavar="NAME",
+        help="draw the winner's and its baseline's training curve from the DVC plots in "
+        "dvc.yaml: NAME is FILE:FIELD, a file or a field (default: the first plot)",
+    )
+    parser.add_argument(
+        "--trend",
+        type=positive_int,
+        metavar="N",
+        help="show the ranking metric over the baseline's last N first-parent commits as a "
+        "sparkline beside its value",
+    )
+
+
+def picture_request_from_args(args: argparse.Namespace) -> PictureRequest:
+    from exp_ci.report import PictureRequest
+
+    return PictureRequest(chart=args.chart, curve=args.curve, trend=args.trend)
+
+
+def table_request_from_args(args: argparse.Namespace) -> TableRequest:
+    from exp_ci.report import TableRequest
+
+    return TableRequest(
+        selection=selection_from_args(args),
+        metric=args.metric,
+        direction=args.direction,
+        params=tuple(args.params),
+        metrics=tuple(args.metrics),
+        only_changed=args.only_changed,
+        sort_by=args.sort_by,
+        top=args.top,
+        precision=args.precision,
     )
 
 

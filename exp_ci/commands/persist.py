@@ -23,6 +23,7 @@ from exp_ci.commands.common import (
     positive_int,
     selection_from_args,
 )
+from exp_ci.config import DEFAULT_PRECISION
 from exp_ci.errors import EXIT_CHECK_FAILED, EXIT_OK, UserError
 
 if TYPE_CHECKING:
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
     from exp_ci.model import Experiment, MetricSpec
     from exp_ci.persist_plan import RefStep
 
-DEFAULT_PRECISION = 5
 DEFAULT_TITLE = "Experiment {name}"
 DEFAULT_TITLE_WITH_METRIC = "Experiment {name}: {metric} {value}"
 

@@ -1,0 +1,161 @@
+"""The comparison table and its pictures, built from the project as a request asks.
+
+`show`, `comment` and the gate's summary all go through here, so they read the project the
+same way and show the same numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from exp_ci.commands.common import Selection, all_rows, metric_from, read_project
+from exp_ci.config import DEFAULT_PRECISION
+from exp_ci.errors import UserError
+from exp_ci.model import Direction
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from exp_ci.adapters.git import GitRepository
+    from exp_ci.render.charts import Pictures
+    from exp_ci.render.table import Table, TableRow
+
+
+@dataclass(frozen=True)
+class TableRequest:
+    """What shapes a comparison table; `show` and `comment` both take it."""
+
+    selection: Selection
+    metric: str | None = None
+    direction: str | None = None
+    params: tuple[str, ...] = ()
+    metrics: tuple[str, ...] = ()
+    only_changed: bool = False
+    sort_by: str | None = None
+    top: int | None = None
+    precision: int | None = None
+
+
+@dataclass(frozen=True)
+class PictureRequest:
+    """What to draw under a markdown table; `show --format md` and `comment` both take it."""
+
+    chart: bool = False
+    curve: str | None = None  # "" for the first curve, else a series name; None: no curve
+    trend: int | None = None
+
+    @property
+    def wanted(self) -> bool:
+        return self.chart or self.curve is not None or self.trend is not None
+
+
+def build_requested_table(request: TableRequest) -> Table:
+    """Read the project and build the table the request describes (settings fill gaps)."""
+    from exp_ci.render.table import TableOptions, build_table
+
+    project = read_project(request.selection)
+    settings = project.settings
+    metric = metric_from(request.metric, request.direction, settings, all_rows(project.baselines))
+    direction = metric.direction if metric else Direction(request.direction or "max")
+    return build_table(
+        project.baselines,
+        TableOptions(
+            metric=metric,
+            params=request.params or settings.params,
+            metrics=request.metrics or settings.metrics,
+            only_changed=request.only_changed,
+            sort_by=request.sort_by,
+            sort_direction=direction,
+            top=request.top,
+            precision=request.precision or settings.precision or DEFAULT_PRECISION,
+        ),
+    )
+
+
+def build_pictures(repo: Path, table: Table, request: PictureRequest) -> Pictures:
+    """Read what the pictures need (plots, history) and draw them for `table`."""
+    from exp_ci.read.experiments import open_project
+    from exp_ci.render.charts import DEFAULT_BARS, Pictures, ranking_chart
+    from exp_ci.render.markdown import escape
+
+    if not request.wanted:
+        return Pictures()
+    metric = table.metric
+    if metric is None:
+        raise UserError(
+            "--chart, --curve and --trend draw the ranking metric: name it with --metric NAME "
+            "(or set `metric` in .exp-ci.yaml)."
+        )
+    charts: list[str] = []
+    notes: list[str] = []
+    trends = {}
+    git = open_project(repo)
+    try:
+        if request.chart:
+            chart = ranking_chart(table, DEFAULT_BARS)
+            if chart is None:
+                notes.append(
+                    f"no chart: no experiment has a numeric value for {escape(metric.key)}"
+                )
+            else:
+                charts.append(chart)
+        if request.curve is not None:
+            curve, why = _curve_chart(git, table, request.curve)
+            charts.extend([curve] if curve else [])
+            notes.extend([why] if why else [])
+        if request.trend is not None:
+            from exp_ci.read.trend import read_trends
+
+            revs = [row.experiment.rev for row in table.rows if row.experiment.is_baseline]
+            trends = read_trends(git, revs, metric, request.trend)
+    finally:
+        git.close()
+    return Pictures(tuple(charts), trends, tuple(notes))
+
+
+def _curve_chart(git: GitRepository, table: Table, name: str) -> tuple[str | None, str | None]:
+    """The training curve of the winner and its baseline, or why there is none."""
+    from exp_ci.read.plots import choose_series, read_plots
+    from exp_ci.render.charts import Curve, curve_chart
+    from exp_ci.render.markdown import escape
+
+    winner = table.winner
+    if winner is None:
+        return None, "no training curve: no experiment has a value for the metric"
+    experiment = winner.experiment
+    baseline: TableRow | None = next(
+        (
+            row
+            for row in table.rows
+            if row.experiment.is_baseline and row.experiment.rev == experiment.baseline_rev
+        ),
+        None,
+    )
+    revs = [experiment.rev] + ([baseline.experiment.rev] if baseline else [])
+    plots = read_plots(git, revs)
+    won = plots[experiment.rev]
+    base = plots[baseline.experiment.rev] if baseline else None
+    available = list(won.series) + (list(base.series) if base else [])
+    chosen = choose_series(name or None, available)
+    label = escape(experiment.label)
+    if chosen is None:
+        errors = "; ".join(f"{escape(p)}: {escape(e)}" for p, e in won.errors.items())
+        return None, f"no training curve: {label} has no plot data in dvc.yaml" + (
+            f" ({errors})" if errors else ""
+        )
+    mine = next((s for s in won.series if s.name == chosen.name), None)
+    if mine is None or len(mine.points) < 2:
+        why = won.errors.get(chosen.file, "it has no such series")
+        return (
+            None,
+            f"no training curve: {label} has no data for {escape(chosen.name)} ({escape(why)})",
+        )
+    theirs = next((s for s in base.series if s.name == chosen.name), None) if base else None
+    curves = [Curve(experiment.label, "winner", mine.points)]
+    if baseline is not None and theirs is not None and theirs.points:
+        curves.insert(0, Curve(baseline.experiment.label, "baseline", theirs.points))
+    chart = curve_chart(f"{chosen.field} ({chosen.file})", chosen.x_field, chosen.field, curves)
+    if chart is None:
+        return None, f"no training curve: {escape(chosen.name)} has fewer than two points"
+    return chart, None
