@@ -11,8 +11,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from exp_ci.model import MetricSpec
-from exp_ci.select import at_least, improvement
+from exp_ci.compare import Comparison, Subject
+from exp_ci.errors import UserError
+from exp_ci.model import Experiment, MetricSpec
+from exp_ci.select import at_least, improvement, metric_value
 
 
 @dataclass(frozen=True)
@@ -61,3 +63,71 @@ def judge(
     allowed = allowed_drop(base, max_drop, max_drop_pct)
     passed = drop <= 0 or _is_zero(drop) or at_least(allowed, drop)
     return Verdict(metric, current, base, drop, allowed, passed)
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """How much worse the metric may get: absolute (`max_drop`) or relative (`max_drop_pct`)."""
+
+    max_drop: float | None = None
+    max_drop_pct: float | None = None
+
+    def describe(self) -> str:
+        if self.max_drop is not None:
+            return f"allowed drop {self.max_drop:g}"
+        if self.max_drop_pct is not None:
+            return f"allowed drop {self.max_drop_pct:g}% of the base"
+        return "no drop allowed"
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The gate on a comparison: the verdict, or why there is none (a missing value)."""
+
+    subject: Subject
+    base: Experiment | None
+    verdict: Verdict | None
+    problem: str | None = None  # set when verdict is None
+
+
+def judge_comparison(
+    comparison: Comparison, subject: Subject, metric: MetricSpec, allowance: Allowance
+) -> Judgement:
+    """The subject's metric against the base's: the same two numbers the table shows."""
+    if comparison.base is None:
+        why = comparison.note or "no base commit is known"
+        return Judgement(subject, None, None, why)
+    base = comparison.base.row
+    values = {}
+    for side, row in (("current", subject.row), ("base", base)):
+        value = metric_value(row, metric)
+        if value is None:
+            reason = row.file_errors().get(metric.file, "it has no numeric value there")
+            where = "files on disk" if row.rev == "workspace" else row.rev[:7]
+            return Judgement(
+                subject,
+                base,
+                None,
+                f"{metric.full_name} is missing on the {side} side ({row.label}, {where}): "
+                f"{reason}",
+            )
+        values[side] = value
+    verdict = judge(
+        metric, values["current"], values["base"], allowance.max_drop, allowance.max_drop_pct
+    )
+    return Judgement(subject, base, verdict)
+
+
+def require_verdict(judgement: Judgement) -> Verdict:
+    """The verdict, or a user error that says what is missing and how to get it."""
+    if judgement.verdict is not None:
+        return judgement.verdict
+    if judgement.base is None:
+        raise UserError(
+            f"exp-ci gate has no base commit to compare with: {judgement.problem}. Pass "
+            "--against REV (for example origin/main), or run it in a pull_request workflow."
+        )
+    raise UserError(
+        f"{judgement.problem}. Run the pipeline (`dvc repro` or `dvc exp run`) and commit its "
+        "metrics, or choose another --metric."
+    )

@@ -6,20 +6,124 @@ same way and show the same numbers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from exp_ci.commands.common import Selection, all_rows, metric_from, read_project
+from exp_ci.commands.common import Selection, metric_from, read_project
 from exp_ci.config import DEFAULT_PRECISION
 from exp_ci.errors import UserError
-from exp_ci.model import Direction
+from exp_ci.model import Baseline, Direction, Experiment
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from exp_ci.adapters.git import GitRepository
+    from exp_ci.compare import Comparison
     from exp_ci.render.charts import Pictures
     from exp_ci.render.table import Table, TableRow
+
+
+@dataclass(frozen=True)
+class CompareRequest:
+    """What the pull request is compared with, and which row it is judged by."""
+
+    against: str | None = None  # --against REV; default: the event's base, see compare.py
+    judge: str | None = None  # --judge / gate --rev: an experiment name, ref, SHA or commit
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False)
+
+
+def read_comparison(
+    git: GitRepository, baselines: Sequence[Baseline], request: CompareRequest
+) -> Comparison:
+    """The sides of the comparison: base (as `compare.choose_base` decides), HEAD, workspace."""
+    from exp_ci.adapters import actions
+    from exp_ci.adapters.git import default_branch_merge_base, first_parent, ref_commit
+    from exp_ci.compare import Base, BaseKind, Comparison, choose_base, differs
+    from exp_ci.read.experiments import read_revision, read_workspace_row
+
+    event_name, payload = actions.read_event(request.environ)
+    choice = choose_base(
+        request.against, event_name, payload, in_actions=actions.in_actions(request.environ)
+    )
+    head_sha = git.resolve_commit("HEAD")
+    head = next((b.commit for b in baselines if b.commit.rev == head_sha), None)
+    head = head or read_revision(git, head_sha)
+    workspace = read_workspace_row(git)
+    changed = workspace if differs(workspace, head) else None
+
+    base_sha: str | None = None
+    name, how, note = choice.name, choice.how, None
+    if choice.kind is BaseKind.AGAINST and choice.rev:
+        base_sha = git.resolve_commit(choice.rev)
+        name = _ref_name(git, choice.rev, base_sha)
+    elif choice.kind is BaseKind.EVENT and choice.rev:
+        base_sha = ref_commit(git, choice.rev)
+        if base_sha is None:
+            raise UserError(
+                f"the pull request's base commit {choice.rev[:12]} (from the {event_name} "
+                f"event) is not in the clone at {git.root}. Check out with full history "
+                "(actions/checkout with `fetch-depth: 0`), or fetch the base branch before "
+                "exp-ci runs."
+            )
+    elif choice.kind is BaseKind.FIRST_PARENT:
+        base_sha = first_parent(git, head_sha)
+        note = None if base_sha else "HEAD is the first commit, it has no parent"
+    elif choice.kind is BaseKind.MERGE_BASE:
+        found = default_branch_merge_base(git, head_sha)
+        if found and found[0] != head_sha:
+            base_sha, branch = found
+            tip = ref_commit(git, f"refs/remotes/origin/{branch}")
+            name = f"origin/{branch}" if tip == base_sha else None
+            how = f"the merge base with origin/{branch}"
+        else:
+            note = (
+                "this is no pull request run, and HEAD is on origin's default branch or that "
+                "branch is not known"
+            )
+    else:
+        note = choice.how
+    base = None
+    if base_sha is not None:
+        row = read_revision(git, base_sha)
+        base = Base(replace(row, name=name or row.name), how)
+    usual = choice.kind is BaseKind.MERGE_BASE  # a local run on the default branch
+    return Comparison(base, head, changed, tuple(baselines), note, note_in_table=not usual)
+
+
+def _ref_name(git: GitRepository, rev: str, sha: str) -> str | None:
+    """`rev` itself when it is a branch, remote branch or tag at `sha` (`main`, not `HEAD~1`)."""
+    from exp_ci.adapters.git import ref_commit
+
+    for prefix in ("refs/heads/", "refs/remotes/", "refs/tags/"):
+        if ref_commit(git, prefix + rev) == sha:
+            return rev
+    return None
+
+
+def read_subject(
+    git: GitRepository, comparison: Comparison, judge: str | None
+) -> Experiment | None:
+    """The row `--judge` names: `workspace`, an experiment (name, ref, SHA prefix) or a
+    commit (branch, tag, SHA)."""
+    from exp_ci.adapters.git import ref_commit
+    from exp_ci.read.experiments import read_revision, read_workspace_row
+    from exp_ci.resolve import find_experiment
+
+    if judge is None:
+        return None
+    if judge == "workspace":
+        return comparison.workspace or read_workspace_row(git)
+    try:
+        return find_experiment(comparison.baselines, judge)
+    except UserError as not_an_experiment:
+        sha = ref_commit(git, judge)
+        if sha is None:
+            raise UserError(
+                f"{not_an_experiment.message} It is no commit either (branch, tag or SHA)."
+            ) from None
+        return read_revision(git, sha)
 
 
 @dataclass(frozen=True)
@@ -35,6 +139,7 @@ class TableRequest:
     sort_by: str | None = None
     top: int | None = None
     precision: int | None = None
+    compare: CompareRequest = field(default_factory=CompareRequest)
 
 
 @dataclass(frozen=True)
@@ -54,9 +159,11 @@ def build_requested_table(request: TableRequest) -> Table:
     """Read the project and build the table the request describes (settings fill gaps)."""
     from exp_ci.render.table import TableOptions, build_table
 
-    project = read_project(request.selection)
+    project = read_project(request.selection, compare=request.compare)
     settings = project.settings
-    metric = metric_from(request.metric, request.direction, settings, all_rows(project.baselines))
+    comparison = project.comparison
+    assert comparison is not None
+    metric = metric_from(request.metric, request.direction, settings, comparison.rows())
     direction = metric.direction if metric else Direction(request.direction or "max")
     return build_table(
         project.baselines,
@@ -70,6 +177,8 @@ def build_requested_table(request: TableRequest) -> Table:
             top=request.top,
             precision=request.precision or settings.precision or DEFAULT_PRECISION,
         ),
+        comparison,
+        project.explicit_subject,
     )
 
 

@@ -83,7 +83,7 @@ def test_a_metric_missing_on_one_side_is_a_clear_error(project, env):
     result = exp_ci(project, env, "gate", "--metric", "auc", "--against", "HEAD")
     assert result.returncode == 2
     assert (
-        "metrics.json:auc is missing in the current side (workspace, files on disk)"
+        "metrics.json:auc is missing on the current side (workspace, files on disk)"
         in result.stderr
     )
     assert "Traceback" not in result.stderr
@@ -99,7 +99,13 @@ def test_negative_allowance_is_refused(project, env):
     result = exp_ci(
         project, env, "gate", "--metric", "auc", "--against", "HEAD", "--max-drop", "-1"
     )
-    assert result.returncode == 2 and "--max-drop must be 0 or more" in result.stderr
+    assert result.returncode == 2 and "--max-drop: must be 0 or more" in result.stderr
+    for bad in ("nan", "inf", "-inf", "lots"):
+        result = exp_ci(
+            project, env, "gate", "--metric", "auc", "--against", "HEAD", "--max-drop-pct", bad
+        )
+        assert result.returncode == 2 and "--max-drop-pct" in result.stderr, bad
+        assert "Traceback" not in result.stderr
 
 
 def test_in_a_pull_request_workflow_the_base_comes_from_the_event(
@@ -125,18 +131,46 @@ def test_in_a_pull_request_workflow_the_base_comes_from_the_event(
     assert "gate" in outputs.read_text() and "fail" in outputs.read_text()
 
 
-def test_a_push_event_has_no_base_and_says_so(project, env, tmp_path):
+def test_a_push_run_compares_with_the_first_parent(project, env, baselines, tmp_path):
     event = tmp_path / "event.json"
     event.write_text(json.dumps({"ref": "refs/heads/main"}))
     result = exp_ci(
         project,
-        {**env, "GITHUB_EVENT_NAME": "push", "GITHUB_EVENT_PATH": str(event)},
+        {
+            **env,
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_EVENT_NAME": "push",
+            "GITHUB_EVENT_PATH": str(event),
+        },
+        "gate",
+        "--metric",
+        "auc",
+        "--rev",
+        "HEAD",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"main against {baselines['first'][:7]}" in result.stdout
+    assert "base: the first parent of HEAD (push run)" in result.stdout
+
+
+def test_a_pull_request_event_without_a_base_says_so(project, env, tmp_path):
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"pull_request": {"number": 3}}))
+    result = exp_ci(
+        project,
+        {
+            **env,
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_EVENT_NAME": "pull_request",
+            "GITHUB_EVENT_PATH": str(event),
+        },
         "gate",
         "--metric",
         "auc",
     )
     assert result.returncode == 2
-    assert "the push event has no pull request" in result.stderr
+    assert "the pull_request event has no base commit" in result.stderr
+    assert "--against REV" in result.stderr
 
 
 STATUS_URL = re.compile(

@@ -467,6 +467,28 @@ def ref_commit(git: GitRepository, ref: str) -> str | None:
         return None
 
 
+def first_parent(git: GitRepository, commit: str) -> str | None:
+    """The commit's first parent (a merge commit's: the branch merged into), None for a root."""
+    return ref_commit(git, f"{commit}^1")
+
+
+def default_branch_merge_base(git: GitRepository, commit: str) -> tuple[str, str] | None:
+    """(merge base, branch) of `commit` and the default branch of `origin`, when known.
+
+    The default branch is what `refs/remotes/origin/HEAD` points at (a clone sets it); None
+    when it is not known or the merge base cannot be found.
+    """
+    import git as gitpython
+
+    try:
+        target = git.run("symbolic-ref", "--quiet", "refs/remotes/origin/HEAD").strip()
+        base = git.run("merge-base", commit, target).strip()
+    except gitpython.GitCommandError:
+        return None
+    branch = target.removeprefix("refs/remotes/origin/")
+    return (base, branch) if base else None
+
+
 def scratch_clone(git: GitRepository, path: Path, commit: str) -> GitRepository:
     """A throw-away clone at `path`, checked out (detached) at `commit`.
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from exp_ci.commands.common import (
+    add_allowance_arguments,
     add_picture_arguments,
     add_table_arguments,
     picture_request_from_args,
@@ -33,6 +34,7 @@ from exp_ci.sticky.sync import Identity, Section
 if TYPE_CHECKING:
     from exp_ci.adapters.actions import ActionsContext
     from exp_ci.github_event import PullRequestLookup
+    from exp_ci.render.table import Table
 
 MODES = ("update", "recreate")
 
@@ -52,11 +54,14 @@ class CommentOptions:
     quiet: bool = False
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ, repr=False)
     pictures: PictureRequest = field(default_factory=PictureRequest)
+    max_drop: float | None = None  # with either: the gate's verdict under the table
+    max_drop_pct: float | None = None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_table_arguments(parser)
     add_picture_arguments(parser)
+    add_allowance_arguments(parser)  # the gate's limit: its verdict is shown under the table
     parser.add_argument(
         "--pr",
         type=positive_int,
@@ -125,6 +130,8 @@ def options_from_args(args: argparse.Namespace) -> CommentOptions:
         author=args.author,
         quiet=args.quiet,
         pictures=picture_request_from_args(args),
+        max_drop=args.max_drop,
+        max_drop_pct=args.max_drop_pct,
     )
 
 
@@ -201,11 +208,19 @@ def _section(
 
     table = build_requested_table(options.request)
     pictures = build_pictures(options.request.selection.repo, table, options.pictures)
+    verdict = _gate_block(options, table)
     comment_parts = SectionParts(
-        title, footer, _where_full(ctx, options.environ, "the output of `exp-ci show`")
+        title,
+        footer,
+        _where_full(ctx, options.environ, "the output of `exp-ci show`"),
+        after=verdict,
     )
     summary_parts = SectionParts(
-        title, footer, "the output of `exp-ci show`", limit_name="job summary size limit"
+        title,
+        footer,
+        "the output of `exp-ci show`",
+        limit_name="job summary size limit",
+        after=verdict,
     )
 
     def render_table(budget: int, for_summary: bool) -> str:
@@ -221,6 +236,25 @@ def _section(
         return table_section(table, comment_parts, budget, pictures=pictures).text
 
     return Section(marker_id, key, render_table)
+
+
+def _gate_block(options: CommentOptions, table: Table) -> str:
+    """The gate's verdict on the table's comparison, when the gate's limit was given."""
+    from exp_ci.gate import Allowance, judge_comparison
+    from exp_ci.render.formats import render_judgement_markdown
+
+    if options.max_drop is None and options.max_drop_pct is None:
+        return ""
+    if table.metric is None:
+        raise UserError(
+            "--max-drop and --max-drop-pct show the gate's verdict on the ranking metric: "
+            "name it with --metric NAME (or set `metric:` in .exp-ci.yaml)."
+        )
+    if table.comparison is None or table.subject is None:
+        return ""
+    allowance = Allowance(options.max_drop, options.max_drop_pct)
+    judgement = judge_comparison(table.comparison, table.subject, table.metric, allowance)
+    return render_judgement_markdown(judgement, allowance, table.precision).strip("\n")
 
 
 def _read_body_file(path: str) -> str:

@@ -14,7 +14,8 @@ from exp_ci.errors import UserError
 from exp_ci.model import Baseline, Direction, Experiment, MetricSpec
 
 if TYPE_CHECKING:
-    from exp_ci.report import PictureRequest, TableRequest
+    from exp_ci.compare import Comparison
+    from exp_ci.report import CompareRequest, PictureRequest, TableRequest
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,37 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
     return value
+
+
+def allowance(text: str) -> float:
+    """argparse type for --max-drop/--max-drop-pct: a finite number of 0 or more."""
+    from exp_ci.numbers import finite_number
+
+    value = finite_number(text, text=True)
+    if value is None:
+        raise argparse.ArgumentTypeError(f"expected a number such as 0.01, got '{text}'")
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            f"must be 0 or more (got {text}); it is how much worse is allowed"
+        )
+    return value
+
+
+def add_allowance_arguments(parser: argparse.ArgumentParser) -> None:
+    """How much worse the metric may get: the gate's limit, also shown in the comment."""
+    limit = parser.add_mutually_exclusive_group()
+    limit.add_argument(
+        "--max-drop",
+        type=allowance,
+        metavar="X",
+        help="allow the metric to get worse by up to X (metric units); default: no drop allowed",
+    )
+    limit.add_argument(
+        "--max-drop-pct",
+        type=allowance,
+        metavar="P",
+        help="allow the metric to get worse by up to P percent of the base value",
+    )
 
 
 def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
@@ -67,10 +99,34 @@ def add_metric_arguments(parser: argparse.ArgumentParser, *, required_hint: str 
     )
 
 
+AGAINST_HELP = (
+    "the base commit to compare with: Δ of every metric and the changed params are against "
+    "it (default: the pull request's base from the GitHub Actions event; a push or schedule "
+    "run: HEAD's first parent; locally: the merge base with origin's default branch)"
+)
+
+
+def add_against_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--against", metavar="REV", help=AGAINST_HELP)
+
+
+def add_judge_argument(parser: argparse.ArgumentParser, *flags: str) -> None:
+    parser.add_argument(
+        *(flags or ("--judge",)),
+        dest="judge",
+        metavar="NAME",
+        help="the row the pull request is judged by: an experiment (name, ref or SHA prefix), "
+        "a commit, or `workspace` (default: the workspace when it differs from HEAD, else "
+        "the best experiment by --metric, else HEAD)",
+    )
+
+
 def add_table_arguments(parser: argparse.ArgumentParser) -> None:
     """The options that shape a table; `show` and `comment` share them."""
     add_selection_arguments(parser)
     add_metric_arguments(parser)
+    add_against_argument(parser)
+    add_judge_argument(parser)
     parser.add_argument(
         "--params",
         action="append",
@@ -141,7 +197,7 @@ def picture_request_from_args(args: argparse.Namespace) -> PictureRequest:
 
 
 def table_request_from_args(args: argparse.Namespace) -> TableRequest:
-    from exp_ci.report import TableRequest
+    from exp_ci.report import CompareRequest, TableRequest
 
     return TableRequest(
         selection=selection_from_args(args),
@@ -153,6 +209,7 @@ def table_request_from_args(args: argparse.Namespace) -> TableRequest:
         sort_by=args.sort_by,
         top=args.top,
         precision=args.precision,
+        compare=CompareRequest(against=args.against, judge=args.judge),
     )
 
 
@@ -165,10 +222,22 @@ class Project:
     settings: Settings
     baselines: list[Baseline]
     root: Path
+    comparison: Comparison | None = None
+    explicit_subject: Experiment | None = None  # `--judge`/`gate --rev`, resolved
 
 
-def read_project(selection: Selection) -> Project:
-    """Open the project, load its settings, and read the selected baselines."""
+def read_project(
+    selection: Selection,
+    *,
+    require_experiments: bool = True,
+    compare: CompareRequest | None = None,
+) -> Project:
+    """Open the project, load its settings, and read the selected baselines.
+
+    With `compare`, also the sides of the pull request's comparison (base, HEAD, the
+    workspace); then no experiments is a normal case, as it is without
+    `require_experiments`.
+    """
     from exp_ci.read.experiments import open_project, read_baselines
 
     if selection.all_baselines and selection.revs:
@@ -177,6 +246,12 @@ def read_project(selection: Selection) -> Project:
     try:
         settings = load_settings(git.root)
         baselines = read_baselines(git, selection.revs, selection.all_baselines)
+        comparison = subject = None
+        if compare is not None:
+            from exp_ci.report import read_comparison, read_subject
+
+            comparison = read_comparison(git, baselines, compare)
+            subject = read_subject(git, comparison, compare.judge)
     finally:
         git.close()
     if not selection.all_baselines:
@@ -186,14 +261,14 @@ def read_project(selection: Selection) -> Project:
                     f"cannot read the DVC project at {baseline.commit.label}: "
                     f"{baseline.commit.error}. Fix the file and commit it."
                 )
-    if not any(b.experiments for b in baselines):
+    if require_experiments and compare is None and not any(b.experiments for b in baselines):
         described = ", ".join(b.commit.label for b in baselines) or "any commit"
         raise UserError(
             f"no experiments found for {described} in {git.root}. Run some with "
             "`dvc exp run` (or `exp-ci run`), fetch them with "
             "`git fetch origin 'refs/exps/*:refs/exps/*'`, or use -A to look at every baseline."
         )
-    return Project(settings, baselines, git.root)
+    return Project(settings, baselines, git.root, comparison, subject)
 
 
 def metric_from(

@@ -187,7 +187,8 @@ class Bar:
 
 
 def ranking_bars(table: Table, top: int = DEFAULT_BARS) -> tuple[list[Bar], int, TableRow | None]:
-    """The bars of the ranking chart: the winner, the next best, then the winner's baseline.
+    """The bars of the ranking chart: the winner, the next best, then the base of the
+    comparison (the pull request's base; without one, the winner's baseline).
 
     Returns (bars, experiments with a value, the winner's baseline row when it has no value).
     """
@@ -198,7 +199,7 @@ def ranking_bars(table: Table, top: int = DEFAULT_BARS) -> tuple[list[Bar], int,
     ranked = []
     for row in table.rows:
         value = finite_number(row.values.get(metric.full_name))
-        if row.experiment.is_baseline or value is None:
+        if not row.is_experiment or value is None:
             continue
         key = (not row.winner, sign * value, row.experiment.created, row.experiment.rev)
         ranked.append((key, row, value))
@@ -210,12 +211,8 @@ def ranking_bars(table: Table, top: int = DEFAULT_BARS) -> tuple[list[Bar], int,
     if not bars:
         return [], 0, None
     first = ranked[0][1].experiment
-    base = next(
-        (
-            r
-            for r in table.rows
-            if r.experiment.is_baseline and r.experiment.rev == first.baseline_rev
-        ),
+    base = next((r for r in table.rows if r.is_base), None) or next(
+        (r for r in table.rows if r.is_commit and r.experiment.rev == first.baseline_rev),
         None,
     )
     missing_base = None

@@ -12,9 +12,12 @@ import io
 import json
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from exp_ci.model import Experiment
+
+if TYPE_CHECKING:
+    from exp_ci.gate import Allowance, Judgement
 from exp_ci.render.charts import Pictures, spark_cell, trend_note
 from exp_ci.render.markdown import escape
 from exp_ci.render.table import Table, TableRow
@@ -55,17 +58,26 @@ def _cell(row: TableRow, file: str, key: str, precision: int) -> str:
 
 
 def _experiment_label(row: TableRow) -> str:
-    if row.experiment.is_baseline:
-        return row.experiment.label
+    label = row.experiment.label
+    if row.is_base:
+        return f"{label} (base)"
+    if not row.is_experiment:
+        return label
     branch = "└── " if row.is_last_child else "├── "
-    return branch + row.experiment.label + (f" {WINNER_MARK}" if row.winner else "")
+    return branch + label + (f" {WINNER_MARK}" if row.winner else "")
+
+
+def _rev_and_created(row: TableRow) -> list[str]:
+    if row.role == "workspace":  # as `dvc exp show` draws its workspace row
+        return [MISSING, MISSING]
+    return [row.experiment.rev[:7], format_created(row.experiment.created)]
 
 
 def _headers(table: Table) -> list[str]:
     headers = ["Experiment", "Rev", "Created"]
     for column in table.columns:
         headers.append(column.label)
-        if table.metric and column.kind == "metrics" and column.full_name == table.metric.full_name:
+        if column.full_name in table.delta_columns:
             headers.append(f"Δ {column.label}")
     return headers
 
@@ -73,42 +85,122 @@ def _headers(table: Table) -> list[str]:
 def _text_rows(table: Table, label: Callable[[TableRow], str]) -> list[list[str]]:
     rows = []
     for row in table.rows:
-        cells = [label(row), row.experiment.rev[:7], format_created(row.experiment.created)]
+        cells = [label(row), *_rev_and_created(row)]
         for column in table.columns:
             cells.append(_cell(row, column.file, column.key, table.precision))
-            if (
-                table.metric
-                and column.kind == "metrics"
-                and column.full_name == table.metric.full_name
-            ):
-                cells.append(
-                    "" if row.experiment.is_baseline else format_delta(row.delta, table.precision)
-                )
+            if column.full_name in table.delta_columns:
+                delta = row.deltas.get(column.full_name)
+                cells.append(format_delta(delta, table.precision) if row.compared else "")
         rows.append(cells)
     return rows
 
 
 def _notes(table: Table) -> list[str]:
+    """Plain-text notes under the table (untrusted parts included: markdown escapes them)."""
     notes = []
+    if table.against is not None:
+        notes.append(f"Δ against {table.against}: {table.against_how}")
+    experiments = [row for row in table.rows if row.is_experiment]
     winner = table.winner
     if winner is not None and table.metric is not None:
         value = format_value(winner.values.get(table.metric.full_name), table.precision)
         against = ""
         if winner.delta is not None:
-            against = f", {format_delta(winner.delta, table.precision)} against its baseline"
+            reference = table.against or "its baseline"
+            against = f", {format_delta(winner.delta, table.precision)} against {reference}"
         notes.append(
             f"{WINNER_MARK} best by {table.metric.key} ({table.metric.direction.value}): "
             f"{winner.experiment.label} = {value}{against}"
         )
-    elif table.metric is not None:
+    elif table.metric is not None and experiments:
         notes.append(f"no experiment has a numeric value for {table.metric.full_name}")
+    if not experiments and not table.hidden_experiments:
+        heads = [row.experiment.label for row in table.rows if row.role in ("head", "baseline")]
+        notes.append(
+            f"no experiments of {', '.join(heads) or 'HEAD'}: the table compares commits "
+            "(run some with `exp-ci run`, or fetch them)"
+        )
     if table.hidden_experiments:
         notes.append(f"{table.hidden_experiments} more experiment(s) not shown (--top)")
+    notes.extend(table.notes)
     for row in table.rows:
         for path, message in row.errors.items():
             where = f"{path}: " if path and not message.startswith(path) else ""
             notes.append(f"{UNREADABLE} {row.experiment.label}: {where}{message}")
     return notes
+
+
+def _change_rows(table: Table) -> list[list[str]]:
+    labels = {column.full_name: column.label for column in table.columns}
+    rows = []
+    for change in table.params_changed:
+        name = labels.get(change.full_name) or change.full_name
+        old, new = (
+            MISSING if value is None else format_value(value, table.precision)
+            for value in (change.old, change.new)
+        )
+        rows.append([name, old, new])
+    return rows
+
+
+def _change_headers(table: Table) -> list[str]:
+    return ["Param", table.against or "base", table.pull_request_label or "pull request"]
+
+
+def render_changes_plain(table: Table) -> str:
+    """The params the pull request changed, as `dvc params diff BASE` lists them."""
+    from tabulate import tabulate
+
+    if table.against is None:
+        return ""
+    if not table.params_changed:
+        return f"No params changed against {table.against}.\n"
+    text = tabulate(
+        _change_rows(table),
+        headers=_change_headers(table),
+        tablefmt="simple",
+        disable_numparse=True,
+    )
+    return f"Params changed against {table.against}:\n{text}\n"
+
+
+def render_changes_markdown(table: Table) -> str:
+    """The same as markdown (values escaped): a compact table under the comparison."""
+    from tabulate import tabulate
+
+    if table.against is None:
+        return ""
+    if not table.params_changed:
+        return f"_No params changed against {escape(table.against)}._\n"
+    text = tabulate(
+        [[escape(cell) for cell in row] for row in _change_rows(table)],
+        headers=[escape(h) for h in _change_headers(table)],
+        tablefmt="github",
+        disable_numparse=True,
+    )
+    return f"**Params changed** against {escape(table.against)}:\n\n{text}\n"
+
+
+def render_judgement_markdown(judgement: Judgement, allowance: Allowance, precision: int) -> str:
+    """The gate's verdict as its own block: pass or fail, both values, the allowance."""
+    subject = judgement.subject
+    verdict = judgement.verdict
+    judged = f"Judged: {escape(subject.row.label)} ({escape(subject.why)})."
+    if verdict is None:
+        return f"#### Gate: not judged\n\n{escape(judgement.problem or 'no verdict')}. {judged}\n"
+    base = judgement.base
+    state = "✅ pass" if verdict.passed else "❌ fail"
+    metric = escape(verdict.metric.key)
+    change = format_delta(verdict.current - verdict.base, precision)
+    return (
+        f"#### Gate: {state}\n\n"
+        f"| | {escape(base.label) if base else 'base'} | {escape(subject.row.label)} | Δ | "
+        "limit |\n|---|---|---|---|---|\n"
+        f"| {metric} | {format_value(verdict.base, precision)} | "
+        f"{format_value(verdict.current, precision)} | {change} | "
+        f"{escape(allowance.describe())} |\n\n"
+        f"{escape(verdict.summary)}. {judged}\n"
+    )
 
 
 def render_plain(table: Table) -> str:
@@ -121,10 +213,12 @@ def render_plain(table: Table) -> str:
         disable_numparse=True,
     )
     notes = _notes(table)
-    return text + "\n" + ("\n" + "\n".join(notes) + "\n" if notes else "")
+    text += "\n" + ("\n" + "\n".join(notes) + "\n" if notes else "")
+    changes = render_changes_plain(table)
+    return text + ("\n" + changes if changes else "")
 
 
-def render_markdown(table: Table, pictures: Pictures | None = None) -> str:
+def render_markdown(table: Table, pictures: Pictures | None = None, *, changes: bool = True) -> str:
     """The table in GitHub markdown; `pictures` add trend sparklines, notes and charts."""
     from tabulate import tabulate
 
@@ -146,6 +240,8 @@ def render_markdown(table: Table, pictures: Pictures | None = None) -> str:
     )
     notes = [f"- {escape(n)}" for n in _notes(table)] + [f"- {n}" for n in extra]
     text += "\n" + ("\n" + "\n".join(notes) + "\n" if notes else "")
+    if changes and table.against is not None:
+        text += "\n" + render_changes_markdown(table)
     if pictures is not None and pictures.charts:
         text += "\n" + "\n\n".join(pictures.charts) + "\n"
     return text
@@ -163,7 +259,7 @@ def _add_sparklines(
     column = headers.index(label)
     for row, cells in zip(table.rows, rows, strict=True):
         trend = pictures.trends.get(row.experiment.rev)
-        if row.experiment.is_baseline and trend is not None:
+        if row.is_commit and trend is not None:
             cells[column] = spark_cell(cells[column], trend)
 
 
@@ -177,18 +273,27 @@ def _picture_notes(table: Table, pictures: Pictures) -> list[str]:
         )
         for row in table.rows:
             trend = pictures.trends.get(row.experiment.rev)
-            if row.experiment.is_baseline and trend is not None:
+            if row.is_commit and trend is not None:
                 lines.append(trend_note(trend, row.experiment.label, label, table.precision))
     return lines + list(pictures.notes)
+
+
+def _extra_deltas(table: Table) -> list[tuple[str, str]]:
+    """(full name, label) of the Δ columns beyond the ranking metric's (with a base)."""
+    labels = {column.full_name: column.label for column in table.columns}
+    ranking = table.metric.full_name if table.metric else None
+    return [(name, labels[name]) for name in table.delta_columns if name != ranking]
 
 
 def render_csv(table: Table) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
+    extra = _extra_deltas(table)
     header = ["Experiment", "rev", "baseline", "created", "state", "error"]
     header += [column.label for column in table.columns]
     if table.metric:
         header += ["delta", "winner"]
+    header += [f"delta {label}" for _, label in extra] + ["role"]
     writer.writerow(header)
     for row in table.rows:
         experiment = row.experiment
@@ -203,6 +308,7 @@ def render_csv(table: Table) -> str:
         cells += [_csv_value(row.values.get(column.full_name)) for column in table.columns]
         if table.metric:
             cells += [_csv_value(row.delta), str(row.winner).lower()]
+        cells += [_csv_value(row.deltas.get(name)) for name, _ in extra] + [row.role]
         writer.writerow(cells)
     return buffer.getvalue()
 
@@ -221,8 +327,9 @@ def _json_row(row: TableRow, table: Table) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "rev": experiment.rev,
         "name": experiment.name,
+        "role": row.role,
     }
-    if not experiment.is_baseline:
+    if row.is_experiment:
         entry["baseline"] = experiment.baseline_rev
         entry["ref"] = experiment.ref
     entry.update(
@@ -234,19 +341,58 @@ def _json_row(row: TableRow, table: Table) -> dict[str, Any]:
             "params": {k: v for k, v in row.values.items() if kinds.get(k) == "params"},
         }
     )
-    if table.metric and not experiment.is_baseline:
+    if table.metric and row.is_experiment:
         entry["delta"] = row.delta
         entry["winner"] = row.winner
+    if table.against is not None and row.compared:
+        entry["deltas"] = dict(row.deltas)
     return entry
+
+
+def _json_comparison(table: Table) -> dict[str, Any] | None:
+    """The base, what the pull request changed and the row it is judged by."""
+    if table.against is None and table.subject is None:
+        return None
+    base = next((row for row in table.rows if row.is_base), None)
+    subject = table.subject
+    return {
+        "against": table.against,
+        "how": table.against_how or None,
+        "base": None if base is None else base.experiment.rev,
+        "params_changed": [
+            {"name": c.full_name, "old": c.old, "new": c.new} for c in table.params_changed
+        ],
+        "subject": None
+        if subject is None
+        else {
+            "rev": subject.row.rev,
+            "name": subject.row.name,
+            "why": subject.why,
+            "delta": table.subject_delta,
+        },
+    }
 
 
 def render_json(table: Table) -> str:
     baselines: list[dict[str, Any]] = []
+    extra: dict[str, Any] = {"base": None, "workspace": None}
     for row in table.rows:
-        if row.experiment.is_baseline:
-            baselines.append({**_json_row(row, table), "experiments": []})
-        else:
-            baselines[-1]["experiments"].append(_json_row(row, table))
+        entry = _json_row(row, table)
+        if row.role == "workspace":
+            extra["workspace"] = entry
+        elif (
+            row.role == "base"
+            and not any(
+                r.is_experiment and r.experiment.baseline_rev == row.experiment.rev
+                for r in table.rows
+            )
+            and row is table.rows[0]
+        ):
+            extra["base"] = entry
+        elif row.is_experiment and baselines:
+            baselines[-1]["experiments"].append(entry)
+        elif not row.is_experiment:
+            baselines.append({**entry, "experiments": []})
     document = {
         "version": JSON_VERSION,
         "metric": None
@@ -254,6 +400,8 @@ def render_json(table: Table) -> str:
         else {"name": table.metric.full_name, "direction": table.metric.direction.value},
         "baselines": baselines,
         "hidden_experiments": table.hidden_experiments,
+        **extra,
+        "comparison": _json_comparison(table),
     }
     return json.dumps(document, indent=2, default=str) + "\n"
 

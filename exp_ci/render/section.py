@@ -32,6 +32,7 @@ class SectionParts:
     footer: str = ""
     full_table_at: str = "the output of `exp-ci show`"  # where a reader finds dropped rows
     limit_name: str = "comment size limit"
+    after: str = ""  # trusted markdown under the table (the gate's verdict)
 
 
 @dataclass(frozen=True)
@@ -43,12 +44,12 @@ class Fitted:
 
 
 def experiment_count(table: Table) -> int:
-    return sum(1 for row in table.rows if not row.experiment.is_baseline)
+    return sum(1 for row in table.rows if row.is_experiment)
 
 
 def _keep_order(table: Table) -> list[int]:
     """Experiment rows, the ones to keep first: winner, then best by the metric, then order."""
-    indexed = [(i, row) for i, row in enumerate(table.rows) if not row.experiment.is_baseline]
+    indexed = [(i, row) for i, row in enumerate(table.rows) if row.is_experiment]
     metric = table.metric
     if metric is None:
         return [i for i, _ in indexed]
@@ -65,7 +66,8 @@ def _keep_order(table: Table) -> list[int]:
 def limit_rows(table: Table, keep: int) -> Table:
     """The table with only `keep` experiment rows (see `_keep_order`), in table order.
 
-    A baseline row stays when one of its experiments does; the tree is redrawn so the last
+    The base, the workspace and HEAD's rows always stay (they are the comparison); another
+    baseline's row stays when one of its experiments does. The tree is redrawn so the last
     kept child of each baseline closes it. Values, winner and deltas are untouched.
     """
     if keep >= experiment_count(table):
@@ -73,13 +75,13 @@ def limit_rows(table: Table, keep: int) -> Table:
     kept = set(_keep_order(table)[: max(keep, 0)])
     groups: list[tuple[TableRow, list[TableRow]]] = []
     for i, row in enumerate(table.rows):
-        if row.experiment.is_baseline:
+        if not row.is_experiment:
             groups.append((row, []))
         elif i in kept and groups:
             groups[-1][1].append(row)
     rows: list[TableRow] = []
     for baseline, children in groups:
-        if not children:
+        if not children and baseline.role == "baseline":
             continue
         rows.append(baseline)
         rows.extend(
@@ -119,14 +121,16 @@ def _compose(
 
     shown = experiment_count(table)
     dropped = total - shown
+    from exp_ci.render.formats import render_changes_markdown
+
     table_md, notes = split_table_and_notes(
-        render_markdown(table, pictures.without_charts() if pictures else None)
+        render_markdown(table, pictures.without_charts() if pictures else None, changes=False)
     )
     blocks = [f"### {parts.title}"]
     if notes:
         blocks.append(notes)
     if fold:
-        baselines = sum(1 for row in table.rows if row.experiment.is_baseline)
+        baselines = sum(1 for row in table.rows if row.role in ("head", "baseline"))
         count = f"{shown} of {total} experiments" if dropped else _plural(total, "experiment")
         blocks.append(
             details(f"Comparison table: {count}, {_plural(baselines, 'baseline')}", table_md)
@@ -138,6 +142,11 @@ def _compose(
             f"_{_plural(dropped, 'more experiment')} not shown ({parts.limit_name}); "
             f"the full table is in {parts.full_table_at}._"
         )
+    changes = render_changes_markdown(table).strip("\n")
+    if changes:
+        blocks.append(changes)
+    if parts.after:
+        blocks.append(parts.after)
     if pictures is not None:
         blocks.extend(pictures.charts[:charts])
         left_out = len(pictures.charts) - charts
@@ -155,6 +164,8 @@ def _too_wide(table: Table, parts: SectionParts, total: int) -> str:
         f"does not fit ({parts.limit_name}); choose fewer columns with --params, --metrics or "
         f"--only-changed. The full table is in {parts.full_table_at}._",
     ]
+    if parts.after:
+        blocks.append(parts.after)
     if parts.footer:
         blocks.append(parts.footer)
     return "\n\n".join(blocks) + "\n"
