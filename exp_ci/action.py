@@ -48,7 +48,11 @@ class ActionInputs:
     marker: str | None = None
     save_body: str | None = None
     gate_limit: tuple[str, str] | None = None  # ("--max-drop", "0.01") or ("--max-drop-pct", "2")
-    gate_against: str | None = None
+    against: str | None = None  # the base (input `against`, formerly `gate-against`)
+    rev: str | None = None  # the row the pull request is judged by (gate --rev, --judge)
+    chart: bool = False
+    curve: str | None = None  # "" for the first plot, else a plot name; None: no curve
+    trend: int | None = None
     gate_status: bool = False
     token: str | None = field(default=None, repr=False)  # never printed
 
@@ -76,7 +80,11 @@ class ActionInputs:
             marker=text("marker"),
             save_body=text("save-body"),
             gate_limit=_gate_limit(text("gate-max-drop")),
-            gate_against=text("gate-against"),
+            against=text("against") or text("gate-against"),
+            rev=text("rev"),
+            chart=_flag("chart", text("chart"), default=False),
+            curve=_curve(text("curve")),
+            trend=_count("trend", text("trend")),
             gate_status=_flag("gate-status", text("gate-status"), default=False),
             token=text("token"),
         )
@@ -88,6 +96,21 @@ def _flag(name: str, value: str | None, *, default: bool) -> bool:
     if value.lower() in ("true", "false"):
         return value.lower() == "true"
     raise UserError(f"input {name} must be true or false, not '{value}'.")
+
+
+def _curve(value: str | None) -> str | None:
+    """`true`: the first plot; `false`/empty: none; anything else names a plot."""
+    if value is None or value.lower() == "false":
+        return None
+    return "" if value.lower() == "true" else value
+
+
+def _count(name: str, value: str | None) -> int | None:
+    if value is None:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise UserError(f"input {name} must be a whole number of 1 or more, not '{value}'.")
+    return int(value)
 
 
 def _run_arguments(value: str) -> tuple[str, ...] | None:
@@ -141,6 +164,19 @@ def metric_args(inputs: ActionInputs) -> list[str]:
     return args + (["--direction", inputs.direction] if inputs.direction else [])
 
 
+def comparison_args(inputs: ActionInputs, judge: str = "--judge") -> list[str]:
+    """The base and the judged row: the same for the table, the gate and the comment."""
+    args = ["--against", inputs.against] if inputs.against else []
+    return args + ([judge, inputs.rev] if inputs.rev else [])
+
+
+def picture_args(inputs: ActionInputs) -> list[str]:
+    args = ["--chart"] if inputs.chart else []
+    if inputs.curve is not None:
+        args += ["--curve", inputs.curve] if inputs.curve else ["--curve"]
+    return args + (["--trend", str(inputs.trend)] if inputs.trend else [])
+
+
 def _common(name: str, inputs: ActionInputs) -> list[str]:
     return [name, "-C", inputs.directory]
 
@@ -153,24 +189,25 @@ def run_command(inputs: ActionInputs) -> Command | None:
 
 
 def table_command(inputs: ActionInputs, path: Path) -> Command:
-    args = [*_common("show", inputs), "--format", "md", *metric_args(inputs), "-o", str(path)]
+    args = [*_common("show", inputs), "--format", "md", *metric_args(inputs)]
+    args += [*comparison_args(inputs), *picture_args(inputs), "-o", str(path)]
     return Command(tuple(args))
 
 
-def best_command(inputs: ActionInputs, path: Path) -> Command:
-    args = [*_common("best", inputs), *metric_args(inputs), "--json", "-o", str(path)]
-    return Command(tuple(args))
+def comparison_command(inputs: ActionInputs, path: Path) -> Command:
+    """The same comparison as JSON: the winner and the judged row's Δ against the base."""
+    args = [*_common("show", inputs), "--format", "json", *metric_args(inputs)]
+    return Command(tuple([*args, *comparison_args(inputs), "-o", str(path)]))
 
 
-def gate_command(inputs: ActionInputs, winner: Winner | None) -> Command | None:
-    """The best experiment (else the workspace) against the base; None without a gate."""
+def gate_command(inputs: ActionInputs) -> Command | None:
+    """The judged row against the base (see `exp-ci gate --rev`); None without a gate."""
     if inputs.gate_limit is None:
         return None
     args = [*_common("gate", inputs), *metric_args(inputs), *inputs.gate_limit]
-    if winner is not None:
-        args += ["--rev", winner.rev]
-    if inputs.gate_against:
-        args += ["--against", inputs.gate_against]
+    args += comparison_args(inputs, judge="--rev")
+    if inputs.comment:
+        args.append("--no-summary")  # the comment's section, mirrored there, has the verdict
     if inputs.gate_status:
         args.append("--status")
     return Command(tuple(args), with_token=inputs.gate_status)
@@ -191,7 +228,10 @@ def persist_command(inputs: ActionInputs, winner: Winner | None) -> Command | No
 def comment_command(inputs: ActionInputs) -> Command | None:
     if not inputs.comment:
         return None
-    args = [*_common("comment", inputs), *metric_args(inputs)]
+    args = [*_common("comment", inputs), *metric_args(inputs), *comparison_args(inputs)]
+    args += picture_args(inputs)
+    if inputs.gate_limit is not None:
+        args += inputs.gate_limit  # the gate's verdict under the table
     if inputs.marker:
         args += ["--marker", inputs.marker]
     if inputs.save_body:
@@ -200,12 +240,23 @@ def comment_command(inputs: ActionInputs) -> Command | None:
 
 
 def winner_from(document: object) -> Winner | None:
-    """The first entry of `exp-ci best --json`."""
-    if not isinstance(document, list) or not document or not isinstance(document[0], dict):
-        return None
-    first = document[0]
-    rev = str(first.get("rev") or "")
-    return Winner(name=str(first.get("name") or rev[:7]), rev=rev, ref=str(first.get("ref") or ""))
+    """The winner (★) of `exp-ci show --format json`."""
+    baselines = document.get("baselines") if isinstance(document, dict) else None
+    for baseline in baselines if isinstance(baselines, list) else []:
+        for entry in baseline.get("experiments") or [] if isinstance(baseline, dict) else []:
+            if isinstance(entry, dict) and entry.get("winner"):
+                rev = str(entry.get("rev") or "")
+                name = str(entry.get("name") or rev[:7])
+                return Winner(name=name, rev=rev, ref=str(entry.get("ref") or ""))
+    return None
+
+
+def delta_from(document: object) -> float | None:
+    """The judged row's ranking metric against the base, from `show --format json`."""
+    comparison = document.get("comparison") if isinstance(document, dict) else None
+    subject = comparison.get("subject") if isinstance(comparison, dict) else None
+    delta = subject.get("delta") if isinstance(subject, dict) else None
+    return finite_number(delta)
 
 
 # --- running it ------------------------------------------------------------------------------
@@ -257,20 +308,23 @@ def run_action(
 
     winner = None
     if inputs.metric or _configured_metric(inputs.directory):
-        best_file = workdir / "best.json"
-        code = execute(best_command(inputs, best_file))
-        if code >= EXIT_USER_ERROR:
+        compared = workdir / "comparison.json"
+        code = execute(comparison_command(inputs, compared))
+        if code != EXIT_OK:
             return code
-        if code == EXIT_OK:
-            winner = winner_from(json.loads(best_file.read_text(encoding="utf-8")))
+        document = json.loads(compared.read_text(encoding="utf-8"))
+        winner = winner_from(document)
+        delta = delta_from(document)
         if winner is not None:
             actions.write_output("best", winner.name, environ)
             actions.write_output("best-rev", winner.rev, environ)
         elif inputs.persist != "none":
             print("exp-ci action: no experiment to rank, so none is kept", file=sys.stderr)
+        if delta is not None:
+            actions.write_output("delta", repr(delta), environ)
 
     for planned in (
-        gate_command(inputs, winner),
+        gate_command(inputs),
         persist_command(inputs, winner),
         comment_command(inputs),
     ):

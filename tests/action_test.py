@@ -19,8 +19,11 @@ import yaml
 from exp_ci.action import (
     ActionInputs,
     Command,
+    Winner,
     command_environment,
     comment_command,
+    comparison_command,
+    delta_from,
     gate_command,
     persist_command,
     run_action,
@@ -351,6 +354,13 @@ def inputs_env(**values: str) -> dict[str, str]:
         ),
         ({"persist": "tag", "push": " origin "}, ActionInputs(persist="tag", push="origin")),
         ({"run": "   "}, ActionInputs(run=None)),
+        ({"gate_against": "main"}, ActionInputs(against="main")),  # the old name still works
+        ({"gate_against": "old", "against": "main"}, ActionInputs(against="main")),
+        (
+            {"rev": "lr-high", "chart": "true", "curve": "true", "trend": "10"},
+            ActionInputs(rev="lr-high", chart=True, curve="", trend=10),
+        ),
+        ({"curve": "loss.tsv:loss", "chart": "false"}, ActionInputs(curve="loss.tsv:loss")),
     ],
 )
 def test_inputs_are_read_from_the_environment(values: dict[str, str], expected: ActionInputs):
@@ -365,6 +375,9 @@ def test_inputs_are_read_from_the_environment(values: dict[str, str], expected: 
         ({"gate_max_drop": "nan"}, "input gate-max-drop"),
         ({"gate_max_drop": "%"}, "input gate-max-drop"),
         ({"gate_status": "1"}, "input gate-status must be true or false"),
+        ({"trend": "0"}, "input trend must be a whole number of 1 or more"),
+        ({"trend": "ten"}, "input trend must be a whole number"),
+        ({"chart": "yes"}, "input chart must be true or false"),
     ],
 )
 def test_wrong_inputs_are_user_errors(values: dict[str, str], message: str):
@@ -400,8 +413,18 @@ def test_the_commands_environment_drops_the_inputs_and_adds_the_token_only_when_
     assert command_environment(environ, None, with_token=True) == {"PATH": "/bin"}
 
 
+def _shown(*experiments: dict) -> dict:
+    """A `show --format json` document with these experiments under one baseline."""
+    return {"baselines": [{"rev": "c" * 40, "experiments": list(experiments)}]}
+
+
 def test_gate_persist_and_comment_arguments():
-    winner = winner_from([{"name": "lr-high", "rev": "a" * 40, "ref": "refs/exps/x/lr-high"}])
+    document = _shown(
+        {"name": "other", "rev": "d" * 40, "winner": False},
+        {"name": "lr-high", "rev": "a" * 40, "ref": "refs/exps/x/lr-high", "winner": True},
+    )
+    winner = winner_from(document)
+    assert winner == Winner("lr-high", "a" * 40, "refs/exps/x/lr-high")
     inputs = ActionInputs(
         directory="proj",
         metric="auc",
@@ -412,14 +435,20 @@ def test_gate_persist_and_comment_arguments():
         marker="m",
         save_body="body.md",
         gate_limit=("--max-drop-pct", "2"),
-        gate_against="origin/main",
+        against="origin/main",
+        rev="lr-high",
+        chart=True,
     )
     metric = ("--metric", "auc", "--direction", "max")
-    assert gate_command(inputs, winner) == Command(
-        ("gate", "-C", "proj", *metric, "--max-drop-pct", "2", "--rev", "a" * 40,
-         "--against", "origin/main")
+    # The gate judges what the table and the comment judge: the same base, the same row.
+    assert gate_command(inputs) == Command(
+        ("gate", "-C", "proj", *metric, "--max-drop-pct", "2", "--against", "origin/main",
+         "--rev", "lr-high", "--no-summary")
     )  # fmt: skip
-    assert gate_command(inputs, None).args[-2:] == ("--against", "origin/main")  # the workspace
+    assert comparison_command(inputs, Path("c.json")) == Command(
+        ("show", "-C", "proj", "--format", "json", *metric, "--against", "origin/main",
+         "--judge", "lr-high", "-o", "c.json")
+    )  # fmt: skip
     assert persist_command(inputs, winner) == Command(
         ("persist", "-C", "proj", "refs/exps/x/lr-high", "--as", "branch", *metric,
          "--name", "keep/{name}", "--push", "origin"),
@@ -427,11 +456,14 @@ def test_gate_persist_and_comment_arguments():
     )  # fmt: skip
     assert persist_command(inputs, None) is None
     assert comment_command(inputs) == Command(
-        ("comment", "-C", "proj", *metric, "--marker", "m", "--save-body", "body.md"),
+        ("comment", "-C", "proj", *metric, "--against", "origin/main", "--judge", "lr-high",
+         "--chart", "--max-drop-pct", "2", "--marker", "m", "--save-body", "body.md"),
         with_token=True,
-    )
+    )  # fmt: skip
     assert comment_command(ActionInputs(comment=False)) is None
-    assert winner_from([]) is None
+    assert winner_from(_shown()) is None and winner_from([]) is None
+    assert delta_from({"comparison": {"subject": {"delta": 0.25}}}) == 0.25
+    assert delta_from({"comparison": None}) is None
 
 
 # --- exp_ci/action.py: the order, and what a failure stops (fake commands) -------------------
@@ -440,24 +472,30 @@ def test_gate_persist_and_comment_arguments():
 class FakeCommands:
     """Records each exp-ci command; answers with scripted exit codes, writes what it would."""
 
-    def __init__(self, codes: dict[str, int]) -> None:
+    def __init__(self, codes: dict[str, int], *, winner: bool = True) -> None:
         self.codes = codes
+        self.winner = winner
         self.called: list[str] = []
 
     def __call__(self, command: Command) -> int:
         name = command.args[0]
+        if name == "show" and "json" in command.args:
+            name = "compare"  # the comparison as JSON: the winner and the Δ
         self.called.append(name)
         if "-o" in command.args:
             path = Path(command.args[command.args.index("-o") + 1])
-            best = [{"name": "lr-high", "rev": "b" * 40, "ref": "refs/exps/b/lr-high"}]
-            path.write_text(json.dumps(best) if name == "best" else "| Experiment |\n")
+            winner = {"name": "lr-high", "rev": "b" * 40, "ref": "refs/exps/b/lr-high"}
+            shown = _shown({**winner, "winner": True}) if self.winner else _shown()
+            document = {**shown, "comparison": {"subject": {"delta": 0.125}}}
+            is_json = "json" in command.args
+            path.write_text(json.dumps(document) if is_json else "| Experiment |\n")
         return self.codes.get(name, 0)
 
 
 EVERYTHING = ActionInputs(
     run=("-S", "lr=1,2"), metric="auc", persist="branch", gate_limit=("--max-drop", "0")
 )
-ALL_COMMANDS = ["run", "show", "best", "gate", "persist", "comment"]
+ALL_COMMANDS = ["run", "show", "compare", "gate", "persist", "comment"]
 
 
 @pytest.mark.parametrize(
@@ -468,8 +506,8 @@ ALL_COMMANDS = ["run", "show", "best", "gate", "persist", "comment"]
         ({"gate": 1}, ALL_COMMANDS, 1),  # a regression: still kept and commented, then red
         ({"run": 2}, ["run"], 2),  # the input or environment is wrong: stop
         ({"show": 2}, ["run", "show"], 2),
-        ({"best": 1}, ["run", "show", "best", "gate", "comment"], 0),  # nothing to keep
-        ({"persist": 2}, ["run", "show", "best", "gate", "persist"], 2),
+        ({"compare": 2}, ["run", "show", "compare"], 2),
+        ({"persist": 2}, ["run", "show", "compare", "gate", "persist"], 2),
         ({"comment": 2}, ALL_COMMANDS, 2),
     ],
 )
@@ -482,7 +520,18 @@ def test_the_commands_run_in_order_and_only_exit_2_stops_them(
     assert run_action(EVERYTHING, environ, fake, tmp_path) == returncode
     assert fake.called == called
     outputs = parse_file_commands((tmp_path / "output").read_text())
-    if "best" in called and codes.get("best", 0) == 0:
+    if "compare" in called and codes.get("compare", 0) == 0:
         assert (outputs["best"], outputs["best-rev"]) == ("lr-high", "b" * 40)
+        assert outputs["delta"] == "0.125"
     if "show" in called and codes.get("show", 0) == 0:
         assert outputs["table-file"] == str(tmp_path / "table.md")
+
+
+def test_without_an_experiment_to_rank_nothing_is_kept(tmp_path: Path):
+    fake = FakeCommands({}, winner=False)
+    environ = {"GITHUB_OUTPUT": str(tmp_path / "output")}
+    (tmp_path / "output").touch()
+    assert run_action(EVERYTHING, environ, fake, tmp_path) == 0
+    assert fake.called == ["run", "show", "compare", "gate", "comment"]
+    outputs = parse_file_commands((tmp_path / "output").read_text())
+    assert "best" not in outputs and outputs["delta"] == "0.125"
