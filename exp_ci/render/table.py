@@ -19,6 +19,7 @@ from exp_ci.select import (
     Column,
     columns_of,
     flat_values,
+    metric_value,
     rank,
     resolve_column,
 )
@@ -190,6 +191,21 @@ def build_table(
     elif options.metric is not None:
         delta_columns = (options.metric.full_name,)
 
+    notes: list[str] = []
+    if comparison.note and comparison.note_in_table and options.metric is not None:
+        notes.append(
+            f"Δ against each baseline: no base ({comparison.note}); --against REV sets one"
+        )
+    if (
+        base is not None
+        and options.metric is not None
+        and metric_value(base, options.metric) is None
+    ):
+        why = base.file_errors().get(options.metric.file, "it has no numeric value there")
+        notes.append(
+            f"the base {_base_label(base)} has no {options.metric.full_name} ({why}): "
+            f"Δ {options.metric.key} cannot be computed"
+        )
     subject = choose_subject(comparison, options.metric, explicit_subject)
     subject_delta = None
     if subject is not None and options.metric is not None:
@@ -207,9 +223,7 @@ def build_table(
         pull_request_label=comparison.pull_request.label if comparison.pull_request else "",
         subject=subject,
         subject_delta=subject_delta,
-        notes=(f"Δ against each baseline: no base ({comparison.note}); --against REV sets one",)
-        if comparison.note and comparison.note_in_table and options.metric is not None
-        else (),
+        notes=tuple(notes),
         comparison=comparison,
     )
 
