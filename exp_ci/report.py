@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from exp_ci.adapters.git import GitRepository
     from exp_ci.compare import Comparison
     from exp_ci.render.charts import Pictures
-    from exp_ci.render.table import Table, TableRow
+    from exp_ci.render.table import Table
 
 
 @dataclass(frozen=True)
@@ -216,35 +216,55 @@ def build_pictures(repo: Path, table: Table, request: PictureRequest) -> Picture
         if request.trend is not None:
             from exp_ci.read.trend import read_trends
 
-            revs = [row.experiment.rev for row in table.rows if row.experiment.is_baseline]
+            revs = [row.experiment.rev for row in table.rows if row.is_commit]
             trends = read_trends(git, revs, metric, request.trend)
     finally:
         git.close()
     return Pictures(tuple(charts), trends, tuple(notes))
 
 
-def _curve_chart(git: GitRepository, table: Table, name: str) -> tuple[str | None, str | None]:
-    """The training curve of the winner and its baseline, or why there is none."""
-    from exp_ci.read.plots import choose_series, read_plots
-    from exp_ci.render.charts import Curve, curve_chart
-    from exp_ci.render.markdown import escape
+def _curve_sides(table: Table) -> tuple[Experiment, str, Experiment | None, str] | None:
+    """(new side, its role, old side, its role) of the curve, or None when there is none.
 
+    With a base: the base against the row the pull request is judged by (the workspace after
+    `dvc repro`, else the winner). Without: the winner against its baseline.
+    """
+    if table.against is not None and table.subject is not None:
+        base = next((row.experiment for row in table.rows if row.is_base), None)
+        role = (
+            "winner"
+            if table.winner and table.winner.experiment == table.subject.row
+            else ("pull request")
+        )
+        return table.subject.row, role, base, "base"
     winner = table.winner
     if winner is None:
-        return None, "no training curve: no experiment has a value for the metric"
+        return None
     experiment = winner.experiment
-    baseline: TableRow | None = next(
+    baseline = next(
         (
-            row
-            for row in table.rows
-            if row.experiment.is_baseline and row.experiment.rev == experiment.baseline_rev
+            r.experiment
+            for r in table.rows
+            if r.is_commit and r.experiment.rev == experiment.baseline_rev
         ),
         None,
     )
-    revs = [experiment.rev] + ([baseline.experiment.rev] if baseline else [])
-    plots = read_plots(git, revs)
+    return experiment, "winner", baseline, "baseline"
+
+
+def _curve_chart(git: GitRepository, table: Table, name: str) -> tuple[str | None, str | None]:
+    """The training curve of the pull request (or the winner) and its base, or why none."""
+    from exp_ci.read.plots import choose_series, read_row_plots
+    from exp_ci.render.charts import Curve, curve_chart
+    from exp_ci.render.markdown import escape
+
+    sides = _curve_sides(table)
+    if sides is None:
+        return None, "no training curve: no experiment has a value for the metric"
+    experiment, role, baseline, baseline_role = sides
+    plots = read_row_plots(git, [experiment] + ([baseline] if baseline else []))
     won = plots[experiment.rev]
-    base = plots[baseline.experiment.rev] if baseline else None
+    base = plots[baseline.rev] if baseline else None
     available = list(won.series) + (list(base.series) if base else [])
     chosen = choose_series(name or None, available)
     label = escape(experiment.label)
@@ -261,9 +281,9 @@ def _curve_chart(git: GitRepository, table: Table, name: str) -> tuple[str | Non
             f"no training curve: {label} has no data for {escape(chosen.name)} ({escape(why)})",
         )
     theirs = next((s for s in base.series if s.name == chosen.name), None) if base else None
-    curves = [Curve(experiment.label, "winner", mine.points)]
+    curves = [Curve(experiment.label, role, mine.points)]
     if baseline is not None and theirs is not None and theirs.points:
-        curves.insert(0, Curve(baseline.experiment.label, "baseline", theirs.points))
+        curves.insert(0, Curve(baseline.label, baseline_role, theirs.points))
     chart = curve_chart(f"{chosen.field} ({chosen.file})", chosen.x_field, chosen.field, curves)
     if chart is None:
         return None, f"no training curve: {escape(chosen.name)} has fewer than two points"

@@ -134,6 +134,11 @@ def test_after_dvc_repro_the_comparison_equals_dvc_metrics_and_params_diff(check
         assert re.search(r"\| train\.epochs +\| 3 +\| 5 +\|", text)
         assert "#### Gate: ✅ pass" in text
 
+    # The training curve: the base against the pull request (the workspace).
+    drawn = ok(exp_ci(root, ci, "show", "--metric", "auc", "--format", "md", "--curve"))
+    assert "xychart-beta" in drawn.stdout
+    assert "main (base)" in drawn.stdout and "workspace (pull request)" in drawn.stdout
+
     # The gate: the same row, the same number.
     gate = ok(exp_ci(root, ci, "gate", "--metric", "auc", "--no-summary"))
     assert "workspace against main" in gate.stdout

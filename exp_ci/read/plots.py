@@ -20,9 +20,10 @@ from typing import Any
 
 from exp_ci.adapters.git import GitRepository
 from exp_ci.errors import UserError
+from exp_ci.model import Experiment
 from exp_ci.numbers import finite_number
 from exp_ci.read.dvcyaml import CachedOut, cached_outputs, stage_wdirs, uncached_paths
-from exp_ci.read.experiments import ExperimentReader, Snapshot
+from exp_ci.read.experiments import ExperimentReader, Snapshot, WorkspaceSnapshot
 from exp_ci.read.formats import FileFormatError, parse_file
 
 DATA_SUFFIXES = (".tsv", ".csv", ".json", ".yaml", ".yml")
@@ -243,6 +244,16 @@ def read_plots(git: GitRepository, commits: Sequence[str]) -> dict[str, PlotData
     reader = ExperimentReader(git, cache)
     infos = git.commits(list(dict.fromkeys(commits)))
     return {sha: read_snapshot_plots(reader.snapshot(infos[sha].tree), cache) for sha in commits}
+
+
+def read_row_plots(git: GitRepository, rows: Sequence[Experiment]) -> dict[str, PlotData]:
+    """The plot series of table rows by rev: commits from Git, `workspace` from disk."""
+    from exp_ci.adapters.dvc import LocalCache
+
+    commits = read_plots(git, [row.rev for row in rows if row.rev != "workspace"])
+    if any(row.rev == "workspace" for row in rows):
+        commits["workspace"] = read_snapshot_plots(WorkspaceSnapshot(git), LocalCache(git.root))
+    return commits
 
 
 def read_snapshot_plots(snapshot: Snapshot, cache) -> PlotData:
