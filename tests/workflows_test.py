@@ -63,6 +63,7 @@ def test_every_example_workflow_is_covered():
     names = {p.name for p in WORKFLOWS}
     assert {
         "pr-experiments.yml",
+        "pr-comparison.yml",
         "scheduled-sweep.yml",
         "fork-safe-experiments.yml",
         "fork-safe-comment.yml",
