@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from exp_ci.commands.common import add_metric_arguments
+from exp_ci.commands.common import add_metric_arguments, finite_float
 from exp_ci.errors import EXIT_CHECK_FAILED, EXIT_OK, UserError
 
 if TYPE_CHECKING:
@@ -48,13 +48,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     limit = parser.add_mutually_exclusive_group()
     limit.add_argument(
         "--max-drop",
-        type=float,
+        type=finite_float,
         metavar="X",
         help="allow the metric to get worse by up to X (metric units); default: no drop allowed",
     )
     limit.add_argument(
         "--max-drop-pct",
-        type=float,
+        type=finite_float,
         metavar="P",
         help="allow the metric to get worse by up to P percent of the base value",
     )
