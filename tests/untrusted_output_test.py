@@ -259,3 +259,51 @@ def test_names_with_separators_or_bidi_stay_in_one_cell(name):
     test_a_table_row_of_any_text_keeps_its_cells_and_forms_no_html_or_link.hypothesis.inner_test(
         [name, "v"]
     )
+
+
+# --- the real command line, in Actions mode, on a project whose files are hostile -------------
+
+HOSTILE_PARAMS = (
+    'train:\n  lr: "0.1\\r::add-mask::lr ##[group]grp"\n  epochs: 10\n'
+    '"::error::key": 1\n"##[warning]k2": "x\\n  ::notice::v"\nseed: 7\n'
+)
+
+
+@pytest.fixture
+def hostile_project(tmp_path):
+    from tests.helpers.synthetic import SyntheticExperiment, add_experiments, make_project
+
+    root = tmp_path / "p"
+    baseline = make_project(root)
+    add_experiments(
+        root,
+        baseline,
+        [
+            SyntheticExperiment("hostile", {"params.yaml": HOSTILE_PARAMS}),
+            SyntheticExperiment("broken", {"params.yaml": "a: [1,\n::add-mask::x: ##[y\n"}),
+        ],
+    )
+    return root
+
+
+@pytest.mark.parametrize("format", ["md", "plain", "csv", "json"])
+def test_show_in_actions_prints_no_command_in_any_format(hostile_project, env, format):
+    from tests.helpers.project import exp_ci
+
+    result = exp_ci(hostile_project, {**env, "GITHUB_ACTIONS": "true"}, "show", "--format", format)
+    assert result.returncode == 0, result.stderr
+    assert command_lines(result.stdout) == [] and command_lines(result.stderr) == []
+    assert "add-mask" in result.stdout  # shown, defused, not dropped
+    if format == "json":
+        plain = exp_ci(hostile_project, env, "show", "--format", "json")
+        assert json.loads(result.stdout) == json.loads(plain.stdout)
+
+
+def test_an_error_quoting_a_hostile_key_is_inert_in_actions(hostile_project, env):
+    from tests.helpers.project import exp_ci
+
+    key = "##[group]x"
+    result = exp_ci(hostile_project, {**env, "GITHUB_ACTIONS": "true"}, "run", "-S", f"{key}=1,2")
+    assert result.returncode == 2, result.stderr
+    assert "##\\[group]x" in result.stderr
+    assert command_lines(result.stdout + result.stderr) == []
