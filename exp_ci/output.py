@@ -130,8 +130,12 @@ class InertStream:
         with self._lock:
             if self._neutraliser.mid_line:
                 self.raw.write("\n")
-            self.raw.write(line if line.endswith("\n") else line + "\n")
             self._neutraliser = Neutraliser()
+            inner = _command_writer(self.raw)
+            if inner is not None:  # another layer below (a wrapper sat between two)
+                inner(line)
+            else:
+                self.raw.write(line if line.endswith("\n") else line + "\n")
 
     def flush(self) -> None:
         self.raw.flush()
@@ -140,11 +144,23 @@ class InertStream:
         return getattr(self.raw, name)
 
 
+def _command_writer(stream: Any) -> Any:
+    """The `write_command` of an InertStream under `stream`, or None. Wrappers that others
+    put on sys.stdout while exp-ci runs (colorama, which DVC starts, wraps it in a
+    StreamWrapper that passes unknown attributes through) still reach it this way."""
+    try:
+        writer = getattr(stream, "write_command", None)
+    except Exception:
+        return None
+    return writer if callable(writer) else None
+
+
 def write_command(line: str, stream: TextIO | None = None) -> None:
     """Print a workflow command exp-ci means (its text already escaped by the caller)."""
     target = stream if stream is not None else sys.stdout
-    if isinstance(target, InertStream):
-        target.write_command(line)
+    writer = _command_writer(target)
+    if writer is not None:
+        writer(line)
     else:
         target.write(line if line.endswith("\n") else line + "\n")
     target.flush()
@@ -166,9 +182,9 @@ def guarded_streams(environ: Mapping[str, str]) -> Iterator[None]:
         yield
         return
     saved = sys.stdout, sys.stderr
-    if not isinstance(sys.stdout, InertStream):
+    if _command_writer(sys.stdout) is None:
         sys.stdout = InertStream(sys.stdout)  # type: ignore[assignment]
-    if not isinstance(sys.stderr, InertStream):
+    if _command_writer(sys.stderr) is None:
         sys.stderr = InertStream(sys.stderr)  # type: ignore[assignment]
     try:
         yield

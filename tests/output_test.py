@@ -154,3 +154,33 @@ def test_the_started_line_of_a_sweep_is_inert():
 
 def test_module_doc_names_the_rule():
     assert "backslash" in (output.__doc__ or "")
+
+
+class _Passthrough:
+    """A wrapper such as colorama's StreamWrapper (DVC wraps sys.stdout in one)."""
+
+    def __init__(self, wrapped) -> None:
+        self._wrapped = wrapped
+
+    def write(self, text: str) -> None:
+        self._wrapped.write(text)
+
+    def __getattr__(self, name: str):
+        return getattr(self._wrapped, name)
+
+
+def test_own_commands_pass_a_wrapper_that_someone_put_around_the_stream():
+    raw = io.StringIO()
+    wrapped = _Passthrough(InertStream(raw))
+    wrapped.write("::x\n")
+    write_command("::group::title", wrapped)  # type: ignore[arg-type]
+    assert raw.getvalue() == ":\\:x\n::group::title\n"
+
+
+def test_a_stream_already_guarded_under_a_wrapper_is_not_wrapped_again(monkeypatch):
+    raw = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", _Passthrough(InertStream(raw)))
+    with guarded_streams(ACTIONS):
+        assert isinstance(sys.stdout, _Passthrough)
+        write_command("::endgroup::")
+    assert raw.getvalue() == "::endgroup::\n"
