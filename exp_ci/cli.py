@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 from collections.abc import Sequence
 
 from exp_ci import __version__
@@ -78,6 +79,9 @@ def _command_module(name: str):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    from exp_ci.output import guarded_streams
+
+    with guarded_streams(os.environ):  # argparse's own errors quote the arguments
+        args = build_parser().parse_args(argv)
     module = _command_module(args.command)
     return run_guarded(lambda: module.run(module.options_from_args(args)), verbose=args.verbose)

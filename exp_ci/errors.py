@@ -7,6 +7,7 @@ else that escapes a command is a bug in exp-ci and is reported as such.
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -28,7 +29,18 @@ class UserError(Exception):
 
 
 def run_guarded(command: Callable[[], int], *, verbose: bool = False) -> int:
-    """Run a command; map user errors to exit 2 and unexpected errors to a bug message."""
+    """Run a command; map user errors to exit 2 and unexpected errors to a bug message.
+
+    In GitHub Actions everything printed meanwhile, the error messages too (they quote keys
+    and YAML from the repository), passes the output layer (`exp_ci.output`).
+    """
+    from exp_ci.output import guarded_streams
+
+    with guarded_streams(os.environ):
+        return _run(command, verbose)
+
+
+def _run(command: Callable[[], int], verbose: bool) -> int:
     try:
         return command()
     except UserError as error:

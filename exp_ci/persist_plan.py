@@ -5,10 +5,25 @@ each ref is compared with what exists locally and on the Git remote, so a rerun 
 everything "up to date" and a ref that points elsewhere is a conflict that names both
 commits. Tag messages and `exp-ci apply`'s commit messages describe the experiment with
 its metrics and params. No Git, no DVC, no I/O here.
+
+Templates (`--name`, `--title`, the action's `name-template`) take only the placeholders
+themselves, each with an optional format spec (`{name}`, `{value:.3f}`); attribute access,
+indexing, conversions and unknown fields are UserErrors, so a template cannot reach Python
+objects (`{name.__class__...}`) or the environment.
+
+Namespaces: experiment names come from whoever ran the experiment, so a ref name made from
+a template stays in the folder the template's author chose. A template's namespace is its
+literal text before the first placeholder, up to and including the last `/` (`exp/{name}`:
+`exp/`; `kept/{date}-{name}`: `kept/`). Every name it makes starts with that text (`..` is
+refused by Git's rules, so a value cannot climb out). A template with placeholders but
+without a namespace (`{name}`, `best-{name}`, `v{name}`) is refused: there an experiment
+named `main` or `1.0` would create or, with --force, move `main` or `v1.0`. A template
+without placeholders is a name the user wrote out, and may be any branch or tag.
 """
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +36,7 @@ from exp_ci.select import columns_of, flat_values, metric_value
 
 PLACEHOLDERS = ("name", "rev", "baseline", "metric", "value", "date")
 SHORT_SHA = 7
+MAX_FORMAT_NUMBER = 100  # widths and precisions in a template's format specs
 
 
 class Kind(str, Enum):
@@ -116,33 +132,91 @@ def template_values(
     return values
 
 
-def render_template(template: str, values: Mapping[str, Any], *, option: str) -> str:
-    """Fill a `{placeholder}` template; every mistake is a UserError naming `option`."""
-    known = " ".join("{" + p + "}" for p in PLACEHOLDERS)
+def _parse(template: str, option: str) -> list[tuple[str, str | None, str | None, str | None]]:
     try:
-        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+        return list(string.Formatter().parse(template))
     except ValueError as error:
         raise UserError(
-            f"{option} '{template}' is not a valid template ({error}). Use {known}; write "
+            f"{option} '{template}' is not a valid template ({error}). Use {_known()}; write "
             "a literal brace as {{ or }}."
         ) from None
-    for field in fields:
-        base = field.split(".")[0].split("[")[0]
-        if base not in PLACEHOLDERS:
+
+
+def _known() -> str:
+    return " ".join("{" + p + "}" for p in PLACEHOLDERS)
+
+
+def _check_field(template: str, field: str, spec: str, conversion: str | None, option: str):
+    shown = "{" + field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+    shown += "}"
+    allowed = f"Use {_known()}, each with an optional format spec such as {{value:.3f}}."
+    if conversion is not None:
+        raise UserError(
+            f"{option} '{template}' uses the conversion {shown}; conversions (!r, !s, !a) are "
+            f"not allowed in templates. {allowed}"
+        )
+    if field not in PLACEHOLDERS:
+        if any(mark in field for mark in ".["):
             raise UserError(
-                f"{option} '{template}' has the unknown placeholder {{{field}}}. Use {known}."
+                f"{option} '{template}' reaches into a value with {shown}; attribute access "
+                f"and indexing are not allowed in templates. {allowed}"
             )
-        if base not in values:
+        raise UserError(f"{option} '{template}' has the unknown placeholder {shown}. {allowed}")
+    if "{" in spec or "}" in spec:
+        raise UserError(
+            f"{option} '{template}' nests a placeholder in the format spec of {shown}; "
+            f"format specs are plain text. {allowed}"
+        )
+    if any(int(number) > MAX_FORMAT_NUMBER for number in re.findall(r"[0-9]+", spec)):
+        raise UserError(
+            f"{option} '{template}' asks for more than {MAX_FORMAT_NUMBER} characters or "
+            f"digits in {shown}. {allowed}"
+        )
+
+
+def render_template(template: str, values: Mapping[str, Any], *, option: str) -> str:
+    """Fill a `{placeholder}` template; every mistake is a UserError naming `option`.
+
+    Only the placeholders themselves and format specs: attribute access (`{name.x}`),
+    indexing (`{name[0]}`) and conversions (`{name!r}`) are refused, since `str.format`
+    would reach Python objects through them. Filled piece by piece, never by `format_map`.
+    """
+    parsed = _parse(template, option)
+    for _, field, spec, conversion in parsed:
+        if field is not None:
+            _check_field(template, field, spec or "", conversion, option)
+    for _, field, _, _ in parsed:
+        if field is not None and field not in values:
             needs = (
                 "the experiment has no numeric value for the metric"
-                if base == "value" and "metric" in values
+                if field == "value" and "metric" in values
                 else "pass --metric (or set `metric:` in .exp-ci.yaml)"
             )
-            raise UserError(f"{option} '{template}' uses {{{base}}}: {needs}.")
-    try:
-        return template.format_map(values)
-    except (ValueError, TypeError, AttributeError, IndexError, KeyError) as error:
-        raise UserError(f"{option} '{template}' cannot be filled in: {error}.") from None
+            raise UserError(f"{option} '{template}' uses {{{field}}}: {needs}.")
+    out = []
+    for literal, field, spec, _ in parsed:
+        out.append(literal)
+        if field is None:
+            continue
+        try:
+            out.append(format(values[field], spec or ""))
+        except (ValueError, TypeError) as error:
+            raise UserError(f"{option} '{template}' cannot be filled in: {error}.") from None
+    return "".join(out)
+
+
+def template_namespace(template: str) -> str | None:
+    """The folder a template's names land in: its literal text before the first
+    placeholder, up to and including the last `/` ('' when there is none). None for a
+    template without placeholders: a name the user wrote out."""
+    parsed = list(string.Formatter().parse(template))
+    prefix = []
+    for literal, field, _, _ in parsed:
+        prefix.append(literal)
+        if field is not None:
+            text = "".join(prefix)
+            return text[: text.rfind("/") + 1]
+    return None
 
 
 # --- the plan -----------------------------------------------------------------------------
@@ -202,6 +276,15 @@ def make_target(
         raise UserError(
             f"--name '{chosen}' gives the {kind.value} name '{name}' for experiment "
             f"{experiment.label}, which Git rejects: {problem}. Change the template."
+        )
+    namespace = template_namespace(chosen)
+    if namespace == "":
+        raise UserError(
+            f"--name '{chosen}' lets the experiment choose the whole {kind.value} name "
+            f"('{name}' for experiment {experiment.label}), so an experiment named like an "
+            f"existing {kind.value} (main, v1.0) would create or move it. Start the template "
+            "with a folder of your own, such as exp/{name}; to use one fixed name, write it "
+            "without placeholders."
         )
     return Target(experiment, kind, name, message if kind is Kind.TAG else None)
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import TextIO
 
 from exp_ci.adapters import actions
+from exp_ci.output import inert, write_command
 from exp_ci.runner import Outcome, Reporter, Task
 
 
@@ -77,15 +78,17 @@ class ActionsReporter(_Counting):
         self.stream = stream
 
     def started(self, task: Task) -> None:
-        with self.lock:  # the line starts with a word, so it is never a workflow command
-            print(f"started {task.name}: {task.point.describe()}", file=self.stream, flush=True)
+        with self.lock:  # a param value may hold `##[` (or, after a CR, `::`): made inert
+            line = f"started {task.name}: {task.point.describe()}\n"
+            self.stream.write(inert(line))
+            self.stream.flush()
 
     def finished(self, outcome: Outcome) -> None:
         with self.lock:
             self.done += 1
             title = _headline(outcome, self.done, self.total)
-            self.stream.write(actions.group_lines(title, outcome.log))
-            self.stream.flush()
+            # exp-ci's own commands; the log inside sits between stop-commands markers
+            write_command(actions.group_lines(title, outcome.log), self.stream)
             if not outcome.ok:
                 tail = "\n".join(outcome.tail())
                 actions.error(

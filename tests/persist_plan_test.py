@@ -24,6 +24,7 @@ from exp_ci.persist_plan import (
     render_template,
     short_name_error,
     tag_message,
+    template_namespace,
     template_values,
 )
 
@@ -181,6 +182,74 @@ def test_value_of_an_experiment_without_the_metric_is_explained():
         render_template("{value}", values, option="--name")
 
 
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("{name.__class__}", "reaches into a value with {name.__class__}"),
+        ("{name.__class__.__init__.__globals__[os].environ}", "attribute access and indexing"),
+        ("{rev[0]}", "reaches into a value with {rev[0]}"),
+        ("{name!r}", "the conversion {name!r}"),
+        ("{name!s:>5}", "the conversion {name!s:>5}"),
+        ("{nope}", "unknown placeholder {nope}"),
+        ("{value:{name}}", "nests a placeholder"),
+        ("{name:>99999999}", "more than 100 characters"),
+        ("{name:.3f}", "cannot be filled in"),
+    ],
+)
+def test_templates_reach_no_python_object(template, message):
+    values = template_values(experiment(), AUC, 5)
+    with pytest.raises(UserError) as error:
+        render_template(template, values, option="--title")
+    assert message in error.value.message
+    assert error.value.message.startswith(f"--title '{template}'")
+    if "cannot be filled" not in message:
+        assert "{name} {rev} {baseline} {metric} {value} {date}" in error.value.message
+
+
+def test_plain_fields_and_format_specs_still_work():
+    values = template_values(experiment(), AUC, 5)
+    assert render_template("{name:>9}|{value:.3f}|{{lit}}", values, option="-") == (
+        "  lr-high|0.850|{lit}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("template", "namespace"),
+    [
+        ("exp/{name}", "exp/"),
+        ("kept/{date}-{name}", "kept/"),
+        ("a/b-{name}/c", "a/"),
+        ("{name}", ""),
+        ("best-{name}", ""),
+        ("main", None),
+    ],
+)
+def test_the_namespace_is_the_literal_folder_before_the_first_placeholder(template, namespace):
+    assert template_namespace(template) == namespace
+
+
+@pytest.mark.parametrize("template", ["{name}", "v{name}", "best-{name}", "{metric}/{name}"])
+def test_an_experiment_never_chooses_a_top_level_branch_or_tag(template):
+    main = experiment("main")
+    for kind in Kind:
+        with pytest.raises(UserError, match="lets the experiment choose the whole") as error:
+            make_target(main, kind, template, AUC, 5)
+        assert "exp/{name}" in error.value.message
+
+
+def test_a_name_written_out_may_be_any_branch_and_force_moves_it():
+    target = make_target(experiment("main"), Kind.BRANCH, "main", None, 5)
+    assert target.ref == "refs/heads/main"
+    state = {"refs/heads/main": RefState(OTHER, OTHER)}
+    (step,) = plan_refs([target], state, force=True)
+    assert step.local is Action.UPDATE
+
+
+def test_an_experiment_named_main_lands_under_the_namespace():
+    target = make_target(experiment("main"), Kind.BRANCH, None, None, 5)
+    assert target.ref == "refs/heads/exp/main"
+
+
 def test_literal_braces_are_allowed():
     assert render_template("{{x}}-{name}", {"name": "a"}, option="-") == "{x}-a"
 
@@ -281,9 +350,9 @@ def test_two_experiments_may_not_share_a_name():
 def test_a_ref_where_git_needs_a_folder_or_a_file_is_refused():
     with pytest.raises(UserError, match="next to the existing refs/heads/exp"):
         plan_refs([branch()], {"refs/heads/exp": RefState(OTHER, OTHER)})
-    target = make_target(experiment(), Kind.BRANCH, "{name}", None, 5)
-    with pytest.raises(UserError, match="next to the existing refs/heads/lr-high/old"):
-        plan_refs([target], {"refs/heads/lr-high/old": RefState(OTHER, OTHER)})
+    target = make_target(experiment(), Kind.BRANCH, "keep/{name}", None, 5)
+    with pytest.raises(UserError, match="next to the existing refs/heads/keep/lr-high/old"):
+        plan_refs([target], {"refs/heads/keep/lr-high/old": RefState(OTHER, OTHER)})
 
 
 def test_data_line_names_the_experiment_ref_and_both_remotes():
@@ -336,8 +405,8 @@ def test_pull_request_body_escapes_names_and_compares_with_the_baseline():
     sneaky = experiment(name="x|<b>@team")
     body = pull_request_body(sneaky, BASELINE, "exp/x", "origin", AUC, 5)
     assert body.startswith("<!-- exp-ci:persist -->\n")
-    assert "<b>" not in body and "@team" not in body
-    assert "x\\|&lt;b&gt;&#64;team" in body
+    assert "<b>" not in body and " @team" not in body and "&gt;@team" not in body
+    assert "x\\|&lt;b&gt;`@team`" in body  # GitHub pings nobody from a code span
     assert "| auc " in body or "| auc|" in body.replace(" ", "")
     assert "+0.2" in body
     assert "~~~sh\ngit fetch origin exp/x\ngit checkout exp/x\ndvc pull\n~~~" in body

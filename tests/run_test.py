@@ -257,7 +257,8 @@ def test_actions_output_cannot_be_hijacked_by_an_experiments_log():
     text = stream.getvalue()
     token = text.split("::stop-commands::", 1)[1].split("\n", 1)[0]
     body = text.split(f"::stop-commands::{token}\n", 1)[1].split(f"::{token}::", 1)[0]
-    assert body == "::endgroup::\n::add-mask::secret\nboom\n"
+    # Commands are off inside, and the lines are also defused (exp_ci.output.inert).
+    assert body == ":\\:endgroup::\n:\\:add-mask::secret\nboom\n"
     assert text.index(f"::{token}::") < text.rindex("::endgroup::")
     # The annotation carries the log tail on one line (newlines escaped).
     error = next(line for line in text.splitlines() if line.startswith("::error"))

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from exp_ci.errors import UserError
+from exp_ci.output import inert, write_command
 
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_SERVER_URL = "https://github.com"
@@ -146,7 +147,9 @@ def annotation(
         if line is not None:
             properties.append(f"line={line}")
         props = (" " + ",".join(properties)) if properties else ""
-        print(f"::{level}{props}::{escape_data(message)}", file=stdout or sys.stdout, flush=True)
+        # The message is one line (escape_data), and the runner reads everything after the
+        # second `::` as data, so a `::` or `##[` inside it is text.
+        write_command(f"::{level}{props}::{escape_data(message)}", stdout or sys.stdout)
     else:
         print(f"exp-ci: {level}: {message}", file=stderr or sys.stderr)
 
@@ -231,10 +234,13 @@ def group_lines(title: str, body: str) -> str:
 
     The body (an experiment's log) is untrusted: a line in it such as `::add-mask::` or
     `::endgroup::` would be taken as a workflow command, so commands are switched off around
-    it with a one-time token (`::stop-commands::TOKEN` ... `::TOKEN::`).
+    it with a one-time token (`::stop-commands::TOKEN` ... `::TOKEN::`). The body is also
+    made inert line by line (`exp_ci.output.inert`): the log viewer draws `##[group]` or
+    `##[error]` lines as groups and errors even while commands are stopped.
     """
     token = f"exp-ci-{secrets.token_hex(12)}"
-    text = body if body.endswith("\n") or not body else body + "\n"
+    body = inert(body)
+    text = body if body.endswith(("\n", "\r")) or not body else body + "\n"
     return (
         f"::group::{escape_data(title)}\n::stop-commands::{token}\n{text}::{token}::\n"
         "::endgroup::\n"

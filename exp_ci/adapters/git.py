@@ -124,7 +124,7 @@ class GitRepository:
             "refs/exps/",
         )
         refs = []
-        for line in out.splitlines():
+        for line in _lines(out):
             sha, kind, seconds, tree, ref = line.split(" ", 4)
             parsed = parse_exp_ref(ref)
             if parsed is None or kind != "commit":
@@ -138,7 +138,7 @@ class GitRepository:
             return {}
         out = self.run("log", "--no-walk=unsorted", "--format=%H %T %ct", *shas, "--")
         infos = {}
-        for line in out.splitlines():
+        for line in _lines(out):
             sha, tree, seconds = line.split(" ")
             infos[sha] = CommitInfo(sha, tree, _timestamp(seconds))
         return infos
@@ -153,7 +153,7 @@ class GitRepository:
         )
         names: dict[str, str] = {}
         current = self.current_branch()
-        for line in out.splitlines():
+        for line in _lines(out):
             sha, peeled, ref = line.split(" ", 2)
             commit = peeled or sha
             short = ref.removeprefix("refs/heads/").removeprefix("refs/tags/")
@@ -264,7 +264,15 @@ class GitRepository:
 # --- writing refs and pushing them (exp-ci persist, exp-ci apply) --------------------------
 
 ZERO_SHA = "0" * 40
-_URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
+# `user:token@` after a scheme. Not stopped by white space or escapes: a token with a
+# newline, printed raw or as `\n`, must go too; quotes and brackets end a URL in messages.
+_URL_CREDENTIALS = re.compile(r"(?<=://)[^/@'\"<>]{1,512}@")
+
+
+def _lines(out: str) -> list[str]:
+    """Git's output records, one per LF. Not `str.splitlines`: that also splits at U+2028,
+    U+0085 and other characters a ref or file name may hold."""
+    return [line for line in out.split("\n") if line]
 
 
 def redact_credentials(text: str) -> str:
@@ -304,7 +312,7 @@ def ref_states(git: GitRepository, *prefixes: str) -> dict[str, tuple[str, str]]
     """Ref -> (object SHA, peeled commit SHA) for every ref under `prefixes`."""
     out = git.run("for-each-ref", "--format=%(refname) %(objectname) %(*objectname)", *prefixes)
     states = {}
-    for line in out.splitlines():
+    for line in _lines(out):
         ref, obj, peeled = [*line.split(" "), ""][:3]
         states[ref] = (obj, peeled or obj)
     return states
@@ -325,7 +333,7 @@ def remote_ref_states(
         ) from None
     objects: dict[str, str] = {}
     peeled: dict[str, str] = {}
-    for line in out.splitlines():
+    for line in _lines(out):
         sha, _, ref = line.partition("\t")
         if ref.endswith("^{}"):
             peeled[ref[:-3]] = sha
@@ -341,7 +349,7 @@ def branches_at(git: GitRepository, commit: str, remote: str | None = None) -> l
     out = git.run("for-each-ref", "--points-at", commit, "--format=%(refname)", *prefixes)
     names: list[str] = []
     current = git.current_branch()
-    for ref in out.splitlines():
+    for ref in _lines(out):
         if ref.startswith("refs/heads/"):
             name = ref.removeprefix("refs/heads/")
         else:
@@ -404,11 +412,11 @@ def push_refs(git: GitRepository, remote: str, refs: list[tuple[str, str | None]
 
 def staged_changes(git: GitRepository) -> list[str]:
     """Paths whose staged content differs from HEAD."""
-    return git.run("diff", "--cached", "--name-only", "HEAD", "--").splitlines()
+    return _lines(git.run("diff", "--cached", "--name-only", "HEAD", "--"))
 
 
 def changed_paths(git: GitRepository, a: str, b: str) -> list[str]:
-    return git.run("diff", "--name-only", "--no-renames", a, b, "--").splitlines()
+    return _lines(git.run("diff", "--name-only", "--no-renames", a, b, "--"))
 
 
 def commit_paths(git: GitRepository, paths: list[str], message: str) -> str:
@@ -455,7 +463,7 @@ def remote_names(git: GitRepository) -> list[str]:
 def dirty_tracked_files(git: GitRepository) -> list[str]:
     """Tracked files with uncommitted changes (staged or not)."""
     out = git.run("status", "--porcelain", "--untracked-files=no", "--ignore-submodules")
-    return [line[3:] for line in out.splitlines() if line.strip()]
+    return [line[3:] for line in _lines(out) if line.strip()]
 
 
 def ref_commit(git: GitRepository, ref: str) -> str | None:
@@ -557,7 +565,7 @@ def remote_experiment_refs(git: GitRepository, remote: str) -> dict[str, str]:
             "Check the name with `git remote -v` (or pass a URL) and that you can reach it.",
         ) from None
     found = {}
-    for line in out.splitlines():
+    for line in _lines(out):
         sha, _, ref = line.partition("\t")
         if parse_exp_ref(ref) is not None:
             found[ref] = sha

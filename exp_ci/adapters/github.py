@@ -20,6 +20,7 @@ request PyGithub's `PaginatedList.reversed` spends re-reading page 1.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -69,10 +70,91 @@ class WriteRefused(GitHubError):
     """403/404 on a write: the token may read but not write (fork pull requests)."""
 
 
+def _token_forms(token: str) -> list[str]:
+    """The token as it may appear in a message: raw, as Python's repr or JSON escapes it,
+    as bytes, URL-quoted, and its long runs between white space or controls (printed raw
+    across lines). Longest first, so a longer form is replaced before its parts."""
+    from urllib.parse import quote
+
+    forms = {
+        token,
+        repr(token)[1:-1],
+        json.dumps(token)[1:-1],
+        json.dumps(token, ensure_ascii=False)[1:-1],
+        token.encode("unicode_escape").decode("ascii"),
+        repr(token.encode("utf-8", "surrogatepass"))[2:-1],
+        quote(token, safe=""),
+    }
+    forms.update(part for part in re.split(r"[\s\x00-\x1f\x7f]+", token) if len(part) >= 8)
+    return sorted((form for form in forms if form), key=len, reverse=True)
+
+
 def redact(text: str, token: str | None) -> str:
+    """`text` without the token, in any form a message prints it (see `_token_forms`)."""
     if token:
-        text = text.replace(token, "***")
+        for form in _token_forms(token):
+            text = text.replace(form, "***")
     return text
+
+
+# GitHub's rules: an owner is letters, digits and single hyphens (39 at most; Enterprise
+# managed users add `_shortcode`), a repository name letters, digits, `.`, `_`, `-` (100).
+_REPOSITORY = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,38})/(?!\.\.?$)[A-Za-z0-9._-]{1,100}")
+
+
+def check_settings(token: str, repository: str, api_url: str) -> None:
+    """Refuse settings that would crash or misdirect a request, before any is made.
+
+    A token goes into an HTTP header, so it must be printable ASCII without spaces (a
+    pasted newline or a non-Latin-1 character made requests or http.client raise);
+    `GITHUB_REPOSITORY` is `owner/name`; `GITHUB_API_URL` an http(s) URL of a host.
+    Messages never show the token.
+    """
+    if not _REPOSITORY.fullmatch(repository):
+        raise UserError(
+            f"GITHUB_REPOSITORY must be owner/name (letters, digits, '-', and '.' or '_' in "
+            f"the name), not {repository!r}. GitHub Actions sets it; elsewhere export "
+            "GITHUB_REPOSITORY=owner/name."
+        )
+    _check_api_url(api_url)
+    bad = next(((i, c) for i, c in enumerate(token) if not "!" <= c <= "~"), None)
+    if bad is not None:
+        position, char = bad
+        what = {"\n": "a newline", "\r": "a carriage return", " ": "a space", "\t": "a tab"}
+        shown = what.get(char, f"the character U+{ord(char):04X}")
+        raise UserError(
+            f"the token in GITHUB_TOKEN (or GH_TOKEN) holds {shown} at position {position + 1} "
+            f"of {len(token)}; a token is printable ASCII without spaces. Copy it again "
+            "(e.g. `gh auth token`), or pass `${{ secrets.GITHUB_TOKEN }}` unchanged."
+        )
+
+
+def _check_api_url(api_url: str) -> None:
+    from urllib.parse import urlsplit
+
+    problem = None
+    try:
+        parts = urlsplit(api_url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as error:
+        problem = str(error)
+    else:
+        if parts.scheme not in ("http", "https"):
+            problem = "it does not start with https:// (or http://)"
+        elif not parts.hostname:
+            problem = "it names no host"
+        elif parts.username is not None or parts.password is not None:
+            problem = "it holds credentials (the token is sent in a header, not in the URL)"
+        elif parts.query or parts.fragment:
+            problem = "it has a query or fragment"
+        elif any(c.isspace() or not c.isprintable() for c in api_url):
+            problem = "it holds white space or control characters"
+    if problem:
+        shown = re.sub(r"(?<=://)[^/@]*@", "***@", api_url)
+        raise UserError(
+            f"GITHUB_API_URL must be the REST API root such as https://api.github.com (or "
+            f"https://HOST/api/v3 on GitHub Enterprise Server), not {shown!r}: {problem}."
+        )
 
 
 def make_retry(pacing: Pacing) -> Any:
@@ -147,6 +229,7 @@ class GitHub:
     ) -> None:
         from github import Auth, Github
 
+        check_settings(token, repository, api_url)
         self._token = token
         self.repository = repository
         self.api_url = api_url.rstrip("/")
@@ -491,10 +574,8 @@ def connect(environ: Mapping[str, str], pacing: Pacing | None = None) -> GitHub:
             "`env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}` (GitHub sets GITHUB_REPOSITORY); "
             "elsewhere export GITHUB_REPOSITORY=owner/name and a token."
         )
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", repository):
-        raise UserError(f"GITHUB_REPOSITORY must look like owner/name, not '{repository}'.")
     api_url = (environ.get("GITHUB_API_URL") or DEFAULT_API_URL).strip()
-    return GitHub(token or "", repository, api_url, pacing)
+    return GitHub(token or "", repository, api_url, pacing)  # checks them: check_settings
 
 
 def open_or_update_pull(

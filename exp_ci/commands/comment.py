@@ -189,7 +189,7 @@ def _section(
                 "posts your own markdown instead of the table: use one or the other."
             )
         text = neutralize(_read_body_file(options.body_file))
-        where = _where_full(ctx, options.environ, f"`{escape(Path(options.body_file).name)}`")
+        where = _where_full(ctx, options.environ, escape(Path(options.body_file).name))
 
         def render_text(budget: int, for_summary: bool) -> str:
             if for_summary:
@@ -197,7 +197,7 @@ def _section(
                     text,
                     budget,
                     measure=utf8_length,
-                    full_text_at=f"`{escape(Path(options.body_file or '').name)}`",
+                    full_text_at=escape(Path(options.body_file or "").name),
                     limit_name="job summary size limit",
                 )
             return fit_markdown(text, budget, measure=comment_length, full_text_at=where)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -288,9 +290,17 @@ def all_rows(baselines: Sequence[Baseline]) -> list[Experiment]:
     return [row for baseline in baselines for row in baseline.rows()]
 
 
-def write_output(text: str, output: str | None, *, quiet: bool = False) -> None:
+def write_output(
+    text: str, output: str | None, *, quiet: bool = False, format: str | None = None
+) -> None:
+    """The result to stdout (made inert in GitHub Actions, see `exp_ci.output`) or a file.
+
+    `format` "json" keeps JSON valid and equal when escaped; None tells JSON by parsing.
+    """
     if output is None:
-        sys.stdout.write(text)
+        from exp_ci.output import for_actions
+
+        sys.stdout.write(for_actions(text, os.environ, json=_is_json(text, format)))
         return
     try:
         Path(output).write_text(text, encoding="utf-8")
@@ -300,3 +310,15 @@ def write_output(text: str, output: str | None, *, quiet: bool = False) -> None:
         ) from None
     if not quiet:
         print(f"wrote {output}", file=sys.stderr)
+
+
+def _is_json(text: str, format: str | None) -> bool:
+    if format is not None:
+        return format == "json"
+    if "##" not in text or text.lstrip()[:1] not in ("{", "["):
+        return False  # nothing the JSON escape would change, or not JSON
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True

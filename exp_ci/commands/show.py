@@ -65,5 +65,5 @@ def run(options: ShowOptions) -> int:
         text = render_markdown(table, pictures)
     else:
         text = RENDERERS[options.format](table)
-    write_output(text, options.output, quiet=options.quiet)
+    write_output(text, options.output, quiet=options.quiet, format=options.format)
     return EXIT_OK
