@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from exp_ci.read.dvcyaml import CachedOut
+from exp_ci.read.dvcyaml import CachedOut, object_id_problem, path_problem, shown
 
 DVC_LOCK = "dvc.lock"
 DVC_YAML = "dvc.yaml"
@@ -105,7 +105,12 @@ def _cached_out(entry: Mapping[str, Any], path: str) -> CachedOut | None:
         return None  # nothing in the cache: `import-url --no-download`, cloud-versioned outs
     if not isinstance(md5, str):  # e.g. an unquoted hash of digits only, read as a number
         raise DvcFileError(
-            path, f"the md5 of output '{entry.get('path')}' is not a string: quote it"
+            path, f"the md5 of output {shown(entry.get('path'))} is not a string: quote it"
+        )
+    problem = object_id_problem(md5)
+    if problem is not None:
+        raise DvcFileError(
+            path, f"the md5 of output {shown(entry.get('path'))}, {shown(md5)}, {problem}"
         )
     return CachedOut(md5=md5, legacy_layout=entry.get("hash") != "md5")
 
@@ -215,7 +220,8 @@ def outputs_of(path: str, content: bytes, dvc_yaml: bytes | None = None) -> list
 
 
 def parse_manifest(data: bytes, legacy_layout: bool) -> list[tuple[str, CachedOut]] | None:
-    """A `.dir` manifest's (relpath, object) entries; None when it is not one."""
+    """A `.dir` manifest's (relpath, object) entries; None when it is not one, also when an
+    entry's md5 is not an object id or its relpath leaves the directory."""
     import json
 
     try:
@@ -229,7 +235,9 @@ def parse_manifest(data: bytes, legacy_layout: bool) -> list[tuple[str, CachedOu
         if not isinstance(entry, Mapping):
             return None
         md5, relpath = entry.get("md5"), entry.get("relpath")
-        if not isinstance(md5, str) or not isinstance(relpath, str):
+        if not isinstance(relpath, str) or path_problem(relpath):
+            return None
+        if object_id_problem(md5) or md5.endswith(".dir"):  # members are files
             return None
         members.append((relpath, CachedOut(md5=md5, legacy_layout=legacy_layout)))
     return members

@@ -23,6 +23,7 @@ from exp_ci.read.dvcyaml import (
     DEFAULT_PARAMS_FILE,
     CachedOut,
     DvcYamlError,
+    RefusedOut,
     cached_outputs,
     declared_files,
     merge_params,
@@ -47,7 +48,7 @@ class ReadPlan:
 
     params: dict[str, tuple[str, ...]]
     metrics: tuple[str, ...]
-    outputs: dict[str, CachedOut]  # DVC-cached outputs, for files not in Git
+    outputs: dict[str, CachedOut | RefusedOut]  # DVC-cached outputs, for files not in Git
 
 
 class Snapshot(Protocol):
@@ -212,7 +213,7 @@ class ExperimentReader:
     def _make_plan(self, snapshot: Snapshot) -> ReadPlan:
         entries: list[dict[str, list[str]]] = []
         metrics_paths: list[str] = []
-        outputs: dict[str, CachedOut] = {}
+        outputs: dict[str, CachedOut | RefusedOut] = {}
         for path in snapshot.dvcyaml_paths():
             document = self._document(snapshot, path)
             params, metrics = declared_files(document, path)
@@ -282,7 +283,7 @@ class ExperimentReader:
         path: str,
         kind: str,
         keys: tuple[str, ...],
-        outputs: dict[str, CachedOut],
+        outputs: dict[str, CachedOut | RefusedOut],
     ) -> FileValues:
         if snapshot.kind(path) == "file":
             content_key = snapshot.content_key(path)
@@ -295,6 +296,8 @@ class ExperimentReader:
         out = outputs.get(path)
         if out is None:
             return FileValues(path, error=f"{path} is missing")
+        if isinstance(out, RefusedOut):
+            return FileValues(path, error=out.note)
         content = self._cache.read(out)
         if content is None:
             return FileValues(

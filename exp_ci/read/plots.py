@@ -21,7 +21,13 @@ from typing import Any
 
 from exp_ci.adapters.git import GitRepository
 from exp_ci.errors import UserError
-from exp_ci.read.dvcyaml import CachedOut, cached_outputs, stage_wdirs, uncached_paths
+from exp_ci.read.dvcyaml import (
+    CachedOut,
+    RefusedOut,
+    cached_outputs,
+    stage_wdirs,
+    uncached_paths,
+)
 from exp_ci.read.experiments import ExperimentReader, Snapshot
 from exp_ci.read.formats import FileFormatError, parse_file
 
@@ -269,7 +275,7 @@ def read_snapshot_plots(snapshot: Snapshot, cache) -> PlotData:
         except FileFormatError as error:
             errors[dvc_yaml] = str(error)
             continue
-        outputs: dict[str, CachedOut] | None = None
+        outputs: dict[str, CachedOut | RefusedOut] | None = None
         for plot in declared_plots(document, dvc_yaml):
             kind = snapshot.kind(plot.path)
             if kind == "dir":
@@ -297,7 +303,9 @@ def read_snapshot_plots(snapshot: Snapshot, cache) -> PlotData:
     return PlotData(tuple(series.values()), errors)
 
 
-def _cached_outputs(snapshot: Snapshot, document: Any, dvc_yaml: str) -> dict[str, CachedOut]:
+def _cached_outputs(
+    snapshot: Snapshot, document: Any, dvc_yaml: str
+) -> dict[str, CachedOut | RefusedOut]:
     lock_path = posixpath.join(posixpath.dirname(dvc_yaml), "dvc.lock")
     if snapshot.kind(lock_path) != "file":
         return {}
@@ -313,11 +321,13 @@ def _cached_outputs(snapshot: Snapshot, document: Any, dvc_yaml: str) -> dict[st
     }
 
 
-def _content(snapshot: Snapshot, path: str, out: CachedOut | None, cache) -> bytes:
+def _content(snapshot: Snapshot, path: str, out: CachedOut | RefusedOut | None, cache) -> bytes:
     if snapshot.kind(path) == "file":
         return snapshot.read(path)
     if out is None:
         raise PlotFormatError(f"{path} is missing")
+    if isinstance(out, RefusedOut):
+        raise PlotFormatError(out.note)
     if out.md5.endswith(".dir"):
         raise PlotFormatError(
             f"{path} is a folder kept only in the DVC cache; track its plot files with Git "
