@@ -10,6 +10,7 @@ that name no file, non-UTF-8 config files, and a grid too large to run. Property
 from __future__ import annotations
 
 import json
+import os
 import posixpath
 import subprocess
 from pathlib import Path
@@ -30,6 +31,7 @@ from exp_ci.read.dvcyaml import (
 )
 from tests.helpers.hook import build_pushed_project, copy_project, pre_push_env
 from tests.helpers.project import commit_all, exp_ci, run, write
+from tests.helpers.untrusted import billion_laughs
 
 SECRET = {"auc": 4242.0, "token": "do-not-show"}
 
@@ -173,3 +175,153 @@ def test_a_path_without_a_problem_stays_inside_its_folder(path):
     if path_problem(path) is None:
         joined = posixpath.normpath(posixpath.join("base/folder", path))
         assert joined == "base/folder" or joined.startswith("base/folder/")
+
+
+# --- 2. YAML alias expansion is bounded ---------------------------------------------------
+
+LAUGHS = billion_laughs(9, 9)
+
+
+def test_a_billion_laughs_params_file_is_one_unreadable_file_not_a_memory_blowup(project, env):
+    assert len(LAUGHS.encode()) < 400  # expands to 9^9 = 387,420,489 strings
+    experiment_from(project, env, "laughs", {"params.yaml": LAUGHS})
+
+    document, _ = show_json(project, env)
+
+    laughs = row_named(document, "laughs")
+    assert laughs["error"]["params.yaml"] == (
+        "params.yaml: YAML aliases expand to more than 100,000 values, more than exp-ci "
+        "reads of one file; write the values out, or use fewer aliases"
+    )
+    assert laughs["metrics"]["metrics.json:auc"] is not None  # the rest of the row stays
+    best = exp_ci(project, env, "best", "--metric", "auc")
+    assert best.returncode == 0, best.stderr
+
+
+# --- 3. a size cap per parsed file ---------------------------------------------------------
+
+
+def test_a_metrics_file_above_the_size_cap_is_not_read(project, env):
+    from exp_ci.adapters.git import GitRepository
+    from exp_ci.limits import MAX_FILE_BYTES
+
+    big = json.dumps({"auc": 0.5, "pad": "x" * (MAX_FILE_BYTES + 1000)})
+    sha = experiment_from(project, env, "huge", {"metrics.json": big})
+
+    document, _ = show_json(project, env)
+
+    note = row_named(document, "huge")["error"]["metrics.json"]
+    assert note.startswith("metrics.json is not read: it is 10.0 MB, more than the 10 MB")
+    # Git read it past, never whole: only its size is kept.
+    repo = GitRepository(project)
+    blob = git(project, env, "rev-parse", f"{sha}:metrics.json")
+    repo.prefetch_blobs([blob], max_size=MAX_FILE_BYTES)
+    assert blob not in repo._blobs and repo.blob_size(blob) == len(big)
+    repo.close()
+
+
+# --- 4. workspace reads stay inside the project; odd Git trees do not crash ---------------
+
+
+def test_workspace_paths_that_leave_the_project_are_refused(project, env, tmp_path):
+    from exp_ci.adapters.git import GitRepository
+    from exp_ci.read.experiments import read_workspace
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.json").write_text(json.dumps(SECRET))
+    (outside / "evals").mkdir()
+    (outside / "evals" / "m.json").write_text(json.dumps(SECRET))
+    (project / "linked.json").symlink_to(outside / "secret.json")
+    (project / "evals").symlink_to(outside / "evals")
+    relative = Path("..", *outside.relative_to(project.parent).parts, "secret.json")
+    dvc_yaml = (project / "dvc.yaml").read_text()
+    extra = "".join(
+        f"      - {path}:\n          cache: false\n"
+        for path in (relative.as_posix(), outside / "secret.json", "linked.json", "evals")
+    )
+    (project / "dvc.yaml").write_text(dvc_yaml + extra)
+
+    repo = GitRepository(project)
+    data = read_workspace(repo)
+    repo.close()
+
+    errors = {path: values.error for path, values in data.metrics.items() if values.error}
+    assert data.error is None, data.error
+    assert "goes up with '..'" in errors[posixpath.normpath(relative.as_posix())]
+    assert "is an absolute path" in errors[str(outside / "secret.json")]
+    assert "symbolic link" in errors["linked.json"] and "symbolic link" in errors["evals"]
+    assert all(values.data is None for path, values in data.metrics.items() if path in errors)
+    assert data.metrics["metrics.json"].data  # the project's own files are still read
+
+    gate = exp_ci(project, env, "gate", "--metric", "auc", "--against", "HEAD")
+    assert gate.returncode in (0, 1), gate.stderr
+    assert "4242" not in gate.stdout + gate.stderr and "Traceback" not in gate.stderr
+
+
+def test_a_symlink_to_outside_the_project_is_refused_on_every_path(tmp_path_factory):
+    root = tmp_path_factory.mktemp("links")
+    (root / "project" / "inside").mkdir(parents=True)
+    (root / "outside").mkdir()
+    (root / "project" / "link").symlink_to(root / "outside")
+    (root / "project" / "back").symlink_to(root / "project" / "inside")
+    _check_refusals(root / "project")
+
+
+def _check_refusals(project: Path) -> None:
+    from exp_ci.read.experiments import WorkspaceSnapshot
+
+    class Git:
+        root = project
+
+    snapshot = WorkspaceSnapshot(Git())  # type: ignore[arg-type]
+
+    @given(st.lists(st.sampled_from(["inside", "link", "back", "..", ".", "x", ""]), max_size=5))
+    def check(parts: list[str]) -> None:
+        path = "/".join(parts)
+        if snapshot.refusal(path) is None:
+            resolved = Path(os.path.realpath(project / path))
+            assert resolved.is_relative_to(os.path.realpath(project))
+
+    check()
+
+
+def _forged_tree(root: Path, env, tree: str, entries: bytes) -> str:
+    """A tree object with extra raw entries, as only `hash-object --literally` writes it."""
+    current = subprocess.run(
+        ["git", "cat-file", "tree", tree], cwd=root, env=env, capture_output=True, check=True
+    ).stdout
+    return (
+        subprocess.run(
+            ["git", "hash-object", "-t", "tree", "--literally", "-w", "--stdin"],
+            cwd=root,
+            env=env,
+            input=current + entries,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .strip()
+    )
+
+
+def test_git_tree_entries_no_checkout_can_hold_are_skipped_not_a_crash(project, env):
+    base = git(project, env, "rev-parse", "HEAD")
+    metrics_blob = bytes.fromhex(git(project, env, "rev-parse", "HEAD:metrics.json"))
+    sub = _forged_tree(project, env, git(project, env, "rev-parse", "HEAD:experiments"), b"")
+    entries = (
+        b"40000 ..\0" + bytes.fromhex(sub)
+        + b"100644 .\0" + metrics_blob
+        + b"100644 a/b\0" + metrics_blob
+    )  # fmt: skip
+    tree = _forged_tree(project, env, git(project, env, "rev-parse", "HEAD^{tree}"), entries)
+    commit = git(project, env, "commit-tree", tree, "-p", base, "-m", "forged tree")
+    git(project, env, "update-ref", f"refs/exps/{base[:2]}/{base[2:]}/forged", commit)
+
+    document, _ = show_json(project, env)
+
+    forged = row_named(document, "forged")
+    assert (
+        forged["metrics"]["metrics.json:auc"]
+        == row_named(document, "main")["metrics"]["metrics.json:auc"]
+    )

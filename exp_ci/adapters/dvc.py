@@ -57,6 +57,13 @@ class LocalCache:
         except OSError:
             return None
 
+    def size(self, out: CachedOut) -> int | None:
+        """The object's size in bytes, or None when this cache does not hold it."""
+        try:
+            return self.object_path(out).stat().st_size
+        except OSError:
+            return None
+
 
 def is_dvc_project(root: Path) -> bool:
     return (root / ".dvc").is_dir()

@@ -53,7 +53,13 @@ def is_dvc_file(path: str) -> bool:
 
 
 def load_yaml(path: str, content: bytes) -> Any:
-    """A DVC file's document, read as DVC reads it (YAML 1.2); errors name the line."""
+    """A DVC file's document, read as DVC reads it (YAML 1.2); errors name the line.
+    Bounded as every parsed file is (`exp_ci.limits`)."""
+    from exp_ci.limits import alias_problem, size_problem
+
+    too_large = size_problem(len(content))
+    if too_large is not None:
+        raise DvcFileError(path, f"not read: {too_large}")
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -76,6 +82,9 @@ def load_yaml(path: str, content: bytes) -> Any:
         ) from None
     except YAMLError as error:
         raise DvcFileError(path, " ".join(str(error).split())) from None
+    aliases = alias_problem(document, text)
+    if aliases is not None:
+        raise DvcFileError(path, aliases)
     return {} if document is None else document
 
 

@@ -52,13 +52,13 @@ def object_id_problem(value: object) -> str | None:
 
 def path_problem(path: str) -> str | None:
     """Why a path recorded in a DVC file or a `.dir` manifest could leave the folder it is
-    relative to (absolute, or going up with `..`), or None when it stays inside."""
+    relative to (to follow "it" in a message), or None when it stays inside."""
     if not path or "\0" in path:
-        return f"path {shown(path)} is empty or has a NUL character"
+        return "is empty or has a NUL character"
     if posixpath.isabs(path):
-        return f"path {shown(path)} is absolute"
+        return "is an absolute path"
     if ".." in path.split("/"):
-        return f"path {shown(path)} goes up with '..'"
+        return "goes up with '..'"
     return None
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from exp_ci.adapters.git import GitRepository
 from exp_ci.errors import UserError
+from exp_ci.limits import size_problem
 from exp_ci.read.dvcyaml import (
     CachedOut,
     RefusedOut,
@@ -28,7 +29,7 @@ from exp_ci.read.dvcyaml import (
     stage_wdirs,
     uncached_paths,
 )
-from exp_ci.read.experiments import ExperimentReader, Snapshot
+from exp_ci.read.experiments import ExperimentReader, Snapshot, read_bounded
 from exp_ci.read.formats import FileFormatError, parse_file
 
 DATA_SUFFIXES = (".tsv", ".csv", ".json", ".yaml", ".yml")
@@ -196,6 +197,9 @@ def parse_records(path: str, content: bytes, header: bool = True) -> list[dict[s
     """The records of a plot file: CSV/TSV rows, or the lists of records in JSON/YAML."""
     suffix = posixpath.splitext(path)[1].lower()
     if suffix in (".csv", ".tsv"):
+        too_large = size_problem(len(content))
+        if too_large is not None:
+            raise PlotFormatError(f"{path} is not read: {too_large}")
         try:
             text = content.decode("utf-8")
         except UnicodeDecodeError as error:
@@ -271,7 +275,7 @@ def read_snapshot_plots(snapshot: Snapshot, cache) -> PlotData:
     errors: dict[str, str] = {}
     for dvc_yaml in snapshot.dvcyaml_paths():
         try:
-            document = parse_file(dvc_yaml, snapshot.read(dvc_yaml))
+            document = parse_file(dvc_yaml, read_bounded(snapshot, dvc_yaml))
         except FileFormatError as error:
             errors[dvc_yaml] = str(error)
             continue
@@ -310,7 +314,7 @@ def _cached_outputs(
     if snapshot.kind(lock_path) != "file":
         return {}
     try:
-        lock = parse_file(lock_path, snapshot.read(lock_path))
+        lock = parse_file(lock_path, read_bounded(snapshot, lock_path))
     except FileFormatError:
         return {}
     uncached = uncached_paths(document, dvc_yaml)
@@ -323,7 +327,10 @@ def _cached_outputs(
 
 def _content(snapshot: Snapshot, path: str, out: CachedOut | RefusedOut | None, cache) -> bytes:
     if snapshot.kind(path) == "file":
-        return snapshot.read(path)
+        try:
+            return read_bounded(snapshot, path)
+        except FileFormatError as error:
+            raise PlotFormatError(str(error)) from None
     if out is None:
         raise PlotFormatError(f"{path} is missing")
     if isinstance(out, RefusedOut):
