@@ -325,3 +325,37 @@ def test_git_tree_entries_no_checkout_can_hold_are_skipped_not_a_crash(project, 
         forged["metrics"]["metrics.json:auc"]
         == row_named(document, "main")["metrics"]["metrics.json:auc"]
     )
+
+
+# --- 5. non-UTF-8 configuration files are a clear exit 2 ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        (".exp-ci.yaml", b"metric: \xff\xfe auc\n"),
+        ("pyproject.toml", b'[tool.exp-ci]\nmetric = "\xe9"\n'),
+        (".dvc/config", b"[core]\n    remote = st\xf6rage\n"),
+    ],
+)
+def test_a_non_utf8_config_file_is_exit_2_naming_it(project, env, name, content):
+    (project / name).write_bytes(content)
+
+    result = exp_ci(project, env, "show")
+
+    assert result.returncode == 2, result.stderr
+    assert f"{project / name} is not UTF-8 text" in result.stderr
+    assert "Save it as UTF-8." in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_hook_says_the_same_of_a_non_utf8_dvc_config(pushed, env, capsys):
+    write(pushed, {"images/img-new.txt": "new\n"})
+    run(pushed, "dvc", "add", "-q", "images", env=env)
+    base = git(pushed, env, "rev-parse", "HEAD")
+    new = commit_all(pushed, "new image", env)
+    (pushed / ".dvc" / "config").write_bytes(b"[core]\n    remote = st\xf6rage\n")
+
+    code, said = hook(capsys, pushed, environ=pre_push_env(base, new))
+
+    assert code == 2, said
+    assert ".dvc/config is not UTF-8 text" in said and "Traceback" not in said
