@@ -359,3 +359,27 @@ def test_the_hook_says_the_same_of_a_non_utf8_dvc_config(pushed, env, capsys):
 
     assert code == 2, said
     assert ".dvc/config is not UTF-8 text" in said and "Traceback" not in said
+
+
+# --- 6. a grid larger than the limit is refused unless sampled ----------------------------
+
+BIG_GRID = "".join(f"p{i}: [{', '.join(map(str, range(10)))}]\n" for i in range(12))
+
+
+def test_a_grid_of_a_trillion_points_is_refused_and_sampled_without_being_built(tmp_path, env):
+    from exp_ci.commands.run import RunOptions, plan_request
+
+    grid = tmp_path / "grid.yaml"
+    grid.write_text(BIG_GRID)
+    assert len(BIG_GRID) < 2000
+
+    result = exp_ci(tmp_path, env, "run", "--grid", str(grid))
+
+    assert result.returncode == 2
+    assert "the grid has 1,000,000,000,000 points, more than the 10,000" in result.stderr
+    assert "--random N" in result.stderr and "Traceback" not in result.stderr
+
+    request = plan_request(RunOptions(repo=tmp_path, grid=str(grid), random=5, environ={}))
+    assert request.plan.grid_size == 10**12
+    assert len(request.plan.points) == len(request.tasks) == 5
+    assert len({p.overrides for p in request.plan.points}) == 5
