@@ -246,7 +246,7 @@ def parse_manifest(data: bytes, legacy_layout: bool) -> list[tuple[str, CachedOu
         md5, relpath = entry.get("md5"), entry.get("relpath")
         if not isinstance(relpath, str) or path_problem(relpath):
             return None
-        if object_id_problem(md5) or md5.endswith(".dir"):  # members are files
-            return None
+        if not isinstance(md5, str) or object_id_problem(md5) or md5.endswith(".dir"):
+            return None  # members are files, with object ids
         members.append((relpath, CachedOut(md5=md5, legacy_layout=legacy_layout)))
     return members
