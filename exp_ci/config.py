@@ -34,13 +34,40 @@ class Settings:
 KNOWN_KEYS = tuple(f.name for f in fields(Settings) if f.name != "source")
 
 
+def read_text(path: Path) -> str:
+    """A configuration file's text (settings, `.dvc/config`): one that is too large or not
+    UTF-8 is a UserError naming it, not a traceback. Repository content is untrusted."""
+    from exp_ci.limits import size_problem
+
+    try:
+        problem = size_problem(path.stat().st_size)
+        if problem is not None:
+            raise UserError(f"{path} is not read: {problem}. Check what the file holds.")
+        content = path.read_bytes()
+    except OSError as error:
+        raise UserError(f"cannot read {path}: {error.strerror}.") from None
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise UserError(
+            f"{path} is not UTF-8 text ({error.reason} at byte {error.start}). Save it as UTF-8."
+        ) from None
+
+
 def _load_yaml(path: Path) -> Any:
     import yaml
 
+    from exp_ci.limits import alias_problem
+
+    text = read_text(path)
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = yaml.safe_load(text)
     except yaml.YAMLError as error:
         raise UserError(f"{path} is not valid YAML: {error}. Fix the file or remove it.") from None
+    problem = alias_problem(document, text)
+    if problem is not None:
+        raise UserError(f"{path}: {problem}.")
+    return document
 
 
 def _load_pyproject(path: Path) -> Any:
@@ -49,7 +76,7 @@ def _load_pyproject(path: Path) -> Any:
     else:  # pragma: no cover - Python 3.10
         import tomli as tomllib
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
+        document = tomllib.loads(read_text(path))
     except tomllib.TOMLDecodeError as error:
         raise UserError(f"{path} is not valid TOML: {error}.") from None
     return document.get("tool", {}).get("exp-ci")

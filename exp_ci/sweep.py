@@ -12,8 +12,10 @@ the way DVC's own `--queue` sweeps write them, so `dvc exp run -S` reads them th
 
 from __future__ import annotations
 
+import collections
 import functools
 import hashlib
+import itertools
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -22,6 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from exp_ci.errors import UserError
+from exp_ci.limits import MAX_AXIS_VALUES, axis_problem, grid_problem
 
 DEFAULT_PARAMS_FILE = "params.yaml"
 SET_SYNTAX = (
@@ -129,6 +132,7 @@ def parse_set(text: str, origin: str = "-S") -> Axis:
     simple = _simple_override(override_text)
     if simple is not None:
         key, values = simple
+        _check_axis_size(values, shown)
         _check_unique(values, shown)
         return Axis(file.strip() if explicit else file, key, values, explicit)
     from hydra.errors import HydraException
@@ -158,8 +162,14 @@ def parse_set(text: str, origin: str = "-S") -> Axis:
     return Axis(file.strip() if explicit else file, key, tuple(values), explicit)
 
 
+def _check_axis_size(values: Sequence[str], shown: str) -> None:
+    problem = axis_problem(shown, len(values))
+    if problem is not None:
+        raise UserError(problem)
+
+
 def _check_unique(values: Sequence[str], shown: str) -> None:
-    duplicates = sorted({v for v in values if values.count(v) > 1})
+    duplicates = sorted(v for v, n in collections.Counter(values).items() if n > 1)
     if duplicates:
         raise UserError(
             f"{shown} lists {', '.join(repr(v) for v in duplicates)} more than once; "
@@ -210,9 +220,11 @@ def _sweep_values(override: Any, shown: str) -> list[str]:
             f"{shown}: shuffle() gives a different order on every machine, so shards would "
             "overlap. Use --random N --seed S to sample the plan reproducibly."
         )
-    values = list(override.sweep_string_iterator())
+    # At most one value past the limit is listed: a range of 10^12 is refused, not built.
+    values = list(itertools.islice(override.sweep_string_iterator(), MAX_AXIS_VALUES + 1))
     if not values:
         raise UserError(f"{shown} gives no values (an empty range?).")
+    _check_axis_size(values, shown)
     return values
 
 
@@ -349,9 +361,14 @@ def _keys(document: Any, prefix: str = "") -> Iterable[str]:
 
 def build_plan(axes: Sequence[Axis], sample: int | None = None, seed: int = 0) -> Plan:
     """The cartesian product of the axes (a plain run when there are none), or `sample`
-    points of it drawn reproducibly from `seed` and kept in plan order."""
+    points of it drawn reproducibly from `seed` and kept in plan order. A grid larger
+    than `MAX_GRID_POINTS` is refused unless sampled; a sample is drawn without listing
+    the grid."""
     check_axes(axes)
     grid_size = math.prod(len(axis.values) for axis in axes)
+    too_many = grid_problem(grid_size, sample)
+    if too_many is not None:
+        raise UserError(too_many)
     if sample is None or sample >= grid_size:
         indices: Iterable[int] = range(grid_size)
     else:

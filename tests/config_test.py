@@ -71,3 +71,21 @@ def test_broken_yaml_is_a_user_error(tmp_path):
     (tmp_path / ".exp-ci.yaml").write_text("metric: [auc\n")
     with pytest.raises(UserError, match="not valid YAML"):
         load_settings(tmp_path)
+
+
+def test_a_settings_file_that_is_not_utf8_names_the_file_and_the_byte(tmp_path):
+    (tmp_path / ".exp-ci.yaml").write_bytes(b"metric: \xff\n")
+    with pytest.raises(UserError, match=r"\.exp-ci\.yaml is not UTF-8 text .* at byte 8\)"):
+        load_settings(tmp_path)
+    (tmp_path / ".exp-ci.yaml").unlink()
+    (tmp_path / "pyproject.toml").write_bytes(b'[tool.exp-ci]\nmetric = "\xe9"\n')
+    with pytest.raises(UserError, match=r"pyproject\.toml is not UTF-8 text"):
+        load_settings(tmp_path)
+
+
+def test_aliases_in_the_settings_file_are_bounded(tmp_path):
+    from tests.helpers.untrusted import billion_laughs
+
+    (tmp_path / ".exp-ci.yaml").write_text(billion_laughs(6, 10) + "params: *f\n")
+    with pytest.raises(UserError, match="YAML aliases expand to more than 100,000 values"):
+        load_settings(tmp_path)

@@ -77,3 +77,24 @@ def test_flatten_names_nested_keys_with_dots_and_keeps_lists():
         "l": [1, {"x": 2}],
         "e": {},
     }
+
+
+def test_a_file_above_the_size_cap_is_refused_before_it_is_parsed(monkeypatch):
+    import dvc.utils.serialize
+
+    from exp_ci.limits import MAX_FILE_BYTES
+
+    monkeypatch.setattr(dvc.utils.serialize, "PARSERS", None)  # never reached
+    with pytest.raises(FileFormatError, match=r"^m\.json is not read: it is 10\.0 MB"):
+        parse_file("m.json", b" " * (MAX_FILE_BYTES + 1))
+
+
+def test_yaml_aliases_are_read_while_their_expansion_is_small_and_refused_beyond():
+    shared = b"base: &b {lr: 1, layers: [1, 2]}\nother: *b\n"
+    assert parse_file("p.yaml", shared)["other"] == {"lr": 1, "layers": [1, 2]}
+    from tests.helpers.untrusted import billion_laughs
+
+    laughs = billion_laughs(5, 10).encode()  # 100,000 strings, more values with the lists
+    with pytest.raises(FileFormatError, match=r"^p\.yaml: YAML aliases expand to more than"):
+        parse_file("p.yaml", laughs)
+    assert parse_file("p.json", b'{"a": "*"}') == {"a": "*"}  # JSON has no aliases

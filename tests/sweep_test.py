@@ -367,3 +367,19 @@ def test_axis_names_keep_the_file_only_when_given():
     assert Axis("o.json", "a", ("1",), explicit_file=True).name == "o.json:a"
     assert Axis("params.yaml", "+a", ("1",)).param == "a"
     assert list(itertools.chain(Point(1, (Setting("lr", "1"),)).overrides)) == ["lr=1"]
+
+
+def test_a_grid_above_the_limit_is_refused_unless_sampled():
+    from exp_ci.limits import MAX_GRID_POINTS
+
+    axes = [Axis("params.yaml", f"p{i}", tuple(map(str, range(10)))) for i in range(12)]
+    with pytest.raises(UserError, match=r"the grid has 1,000,000,000,000 points.*--random N"):
+        build_plan(axes)
+    plan = build_plan(axes, sample=3, seed=1)
+    assert plan.grid_size == 10**12 and [p.index for p in plan.points] == [1, 2, 3]
+    assert len(build_plan(axes[:4]).points) == MAX_GRID_POINTS
+
+
+def test_a_range_too_long_to_list_is_refused_without_being_listed():
+    with pytest.raises(UserError, match="takes more than 1,000,000 values"):
+        parse_set("lr=range(0,1000000000000)")

@@ -23,10 +23,16 @@ from exp_ci.read.dvcyaml import CachedOut
 
 
 def _read_config(path: Path) -> configparser.ConfigParser:
+    """A DVC config file; one that is not UTF-8 (or too large) is a UserError naming it."""
+    from exp_ci.config import read_text
+
     parser = configparser.ConfigParser(interpolation=None, strict=False)
-    # An unreadable config leaves DVC's defaults, as a missing one does.
+    if not path.is_file():
+        return parser
+    text = read_text(path)
+    # A config that does not parse leaves DVC's defaults, as a missing one does.
     with contextlib.suppress(configparser.Error):
-        parser.read(path, encoding="utf-8")
+        parser.read_string(text, source=str(path))
     return parser
 
 
@@ -54,6 +60,13 @@ class LocalCache:
     def read(self, out: CachedOut) -> bytes | None:
         try:
             return self.object_path(out).read_bytes()
+        except OSError:
+            return None
+
+    def size(self, out: CachedOut) -> int | None:
+        """The object's size in bytes, or None when this cache does not hold it."""
+        try:
+            return self.object_path(out).stat().st_size
         except OSError:
             return None
 

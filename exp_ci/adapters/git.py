@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import BinaryIO
 
 from exp_ci.errors import UserError
 
@@ -47,13 +48,46 @@ class TreeEntry:
     is_tree: bool
 
 
-def _tree_entries(data: bytes) -> tuple[TreeEntry, ...]:
-    from git.objects.fun import tree_entries_from_data
+UNCHECKABLE_NAMES = frozenset({b"", b".", b".."})
 
-    return tuple(
-        TreeEntry(name, binsha.hex(), mode == TREE_MODE)
-        for binsha, mode, name in tree_entries_from_data(data)
-    )
+
+def _tree_entries(data: bytes) -> tuple[TreeEntry, ...]:
+    """A tree object's entries (`<octal mode> <name>\\0<20-byte SHA>` each).
+
+    Entries that no checkout can hold, named `.` or `..`, empty, or with a `/` (Git
+    refuses to check them out), are left out rather than failing: a commit is
+    untrusted, and neither DVC nor exp-ci could read such a file. Names that are not
+    UTF-8 are decoded with replacement characters, so they stay printable.
+    """
+    entries = []
+    position = 0
+    try:
+        while position < len(data):
+            space = data.index(b" ", position)
+            nul = data.index(b"\0", space)
+            mode = int(data[position:space], 8)
+            name, sha = data[space + 1 : nul], data[nul + 1 : nul + 21]
+            if len(sha) != 20:
+                raise ValueError("an entry is cut short")
+            position = nul + 21
+            if name in UNCHECKABLE_NAMES or b"/" in name:
+                continue
+            entries.append(TreeEntry(name.decode("utf-8", "replace"), sha.hex(), mode == TREE_MODE))
+    except ValueError as error:
+        raise UserError(
+            f"a Git tree object in this repository is malformed ({error}); `git fsck` "
+            "finds it. Remove the commit or ref that holds it."
+        ) from None
+    return tuple(entries)
+
+
+def _skip(stream: BinaryIO, size: int, sha: str) -> None:
+    """Read past `size` bytes of a stream in pieces, keeping none of them."""
+    while size > 0:
+        chunk = stream.read(min(size, 1 << 20))
+        if not chunk:
+            raise RuntimeError(f"git cat-file: object {sha} ended early")
+        size -= len(chunk)
 
 
 def _timestamp(seconds: str) -> datetime:
@@ -90,6 +124,7 @@ class GitRepository:
         self.root = Path(self._repo.working_tree_dir or path)
         self._trees: dict[str, tuple[TreeEntry, ...]] = {}
         self._blobs: dict[str, bytes] = {}
+        self._sizes: dict[str, int] = {}  # of objects seen, also those too large to keep
 
     def close(self) -> None:
         self._repo.close()
@@ -183,6 +218,13 @@ class GitRepository:
             cached = self._blobs[sha] = self._repo.git.get_object_data(sha)[3]
         return cached
 
+    def blob_size(self, sha: str) -> int:
+        """An object's size without reading it (known after a batch read, else asked)."""
+        size = self._sizes.get(sha)
+        if size is None:
+            size = self._sizes[sha] = self._repo.git.get_object_header(sha)[2]
+        return size
+
     def prefetch_trees(self, roots: Iterable[str], skip: frozenset[str] = frozenset()) -> None:
         """Read every tree below `roots` (but folders named in `skip`), a level per batch."""
         pending = [sha for sha in dict.fromkeys(roots) if sha not in self._trees]
@@ -198,16 +240,23 @@ class GitRepository:
                 )
             )
 
-    def prefetch_blobs(self, shas: Iterable[str]) -> None:
-        self._blobs.update(
-            self._read_batch([s for s in dict.fromkeys(shas) if s not in self._blobs])
-        )
+    def prefetch_blobs(self, shas: Iterable[str], max_size: int | None = None) -> None:
+        """Read blobs ahead in one batch; those above `max_size` bytes are not kept (only
+        their size, for `blob_size`)."""
+        limit = max_size if max_size is not None else float("inf")
+        wanted = [
+            sha
+            for sha in dict.fromkeys(shas)
+            if sha not in self._blobs and self._sizes.get(sha, 0) <= limit
+        ]
+        self._blobs.update(self._read_batch(wanted, max_size))
 
-    def _read_batch(self, shas: list[str]) -> dict[str, bytes]:
+    def _read_batch(self, shas: list[str], max_size: int | None = None) -> dict[str, bytes]:
         """Many objects through one `git cat-file --batch`, requests written while reading.
 
         GitPython's own object reads wait for each answer before asking the next; over a
         thousand experiments that round trip is most of the time, so this pipelines them.
+        An object above `max_size` bytes is read past in pieces, never held whole.
         """
         if not shas:
             return {}
@@ -229,9 +278,12 @@ class GitRepository:
             header = stdout.readline().split()
             if len(header) != 3:
                 raise RuntimeError(f"git cat-file: object {sha} is missing ({header})")
-            data = stdout.read(int(header[2]))
+            size = self._sizes[sha] = int(header[2])
+            if max_size is not None and size > max_size:
+                _skip(stdout, size, sha)
+            else:
+                objects[sha] = stdout.read(size)
             stdout.read(1)  # the newline after each object
-            objects[sha] = data
         writer.join()
         process.wait()
         return objects

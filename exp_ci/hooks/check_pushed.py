@@ -205,7 +205,7 @@ def _read_outputs(git: GitReader, versions: list[DvcFileVersion]) -> dict[Path, 
         except DvcFileError as error:
             where = f"at commit {version.commit[:7]}" if version.commit else "staged"
             raise UserError(
-                f"{error} ({where}). DVC cannot read this file either: fix it (and amend the "
+                f"{error} ({where}). DVC cannot use this file either: fix it (and amend the "
                 "commit that recorded it) before pushing."
             ) from None
         outputs = [replace(output, commit=version.commit) for output in outputs]

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from exp_ci.read.dvcyaml import CachedOut
+from exp_ci.read.dvcyaml import CachedOut, object_id_problem, path_problem, shown
 
 DVC_LOCK = "dvc.lock"
 DVC_YAML = "dvc.yaml"
@@ -53,7 +53,13 @@ def is_dvc_file(path: str) -> bool:
 
 
 def load_yaml(path: str, content: bytes) -> Any:
-    """A DVC file's document, read as DVC reads it (YAML 1.2); errors name the line."""
+    """A DVC file's document, read as DVC reads it (YAML 1.2); errors name the line.
+    Bounded as every parsed file is (`exp_ci.limits`)."""
+    from exp_ci.limits import alias_problem, size_problem
+
+    too_large = size_problem(len(content))
+    if too_large is not None:
+        raise DvcFileError(path, f"not read: {too_large}")
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -76,6 +82,9 @@ def load_yaml(path: str, content: bytes) -> Any:
         ) from None
     except YAMLError as error:
         raise DvcFileError(path, " ".join(str(error).split())) from None
+    aliases = alias_problem(document, text)
+    if aliases is not None:
+        raise DvcFileError(path, aliases)
     return {} if document is None else document
 
 
@@ -105,7 +114,12 @@ def _cached_out(entry: Mapping[str, Any], path: str) -> CachedOut | None:
         return None  # nothing in the cache: `import-url --no-download`, cloud-versioned outs
     if not isinstance(md5, str):  # e.g. an unquoted hash of digits only, read as a number
         raise DvcFileError(
-            path, f"the md5 of output '{entry.get('path')}' is not a string: quote it"
+            path, f"the md5 of output {shown(entry.get('path'))} is not a string: quote it"
+        )
+    problem = object_id_problem(md5)
+    if problem is not None:
+        raise DvcFileError(
+            path, f"the md5 of output {shown(entry.get('path'))}, {shown(md5)}, {problem}"
         )
     return CachedOut(md5=md5, legacy_layout=entry.get("hash") != "md5")
 
@@ -215,7 +229,8 @@ def outputs_of(path: str, content: bytes, dvc_yaml: bytes | None = None) -> list
 
 
 def parse_manifest(data: bytes, legacy_layout: bool) -> list[tuple[str, CachedOut]] | None:
-    """A `.dir` manifest's (relpath, object) entries; None when it is not one."""
+    """A `.dir` manifest's (relpath, object) entries; None when it is not one, also when an
+    entry's md5 is not an object id or its relpath leaves the directory."""
     import json
 
     try:
@@ -229,7 +244,9 @@ def parse_manifest(data: bytes, legacy_layout: bool) -> list[tuple[str, CachedOu
         if not isinstance(entry, Mapping):
             return None
         md5, relpath = entry.get("md5"), entry.get("relpath")
-        if not isinstance(md5, str) or not isinstance(relpath, str):
+        if not isinstance(relpath, str) or path_problem(relpath):
             return None
+        if not isinstance(md5, str) or object_id_problem(md5) or md5.endswith(".dir"):
+            return None  # members are files, with object ids
         members.append((relpath, CachedOut(md5=md5, legacy_layout=legacy_layout)))
     return members

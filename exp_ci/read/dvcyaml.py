@@ -11,6 +11,7 @@ Templated entries (`${...}`) are skipped: resolving DVC's templating is out of s
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,12 +23,67 @@ class DvcYamlError(ValueError):
     """A `dvc.yaml` whose structure DVC would reject."""
 
 
+class BadObjectId(ValueError):
+    """A recorded hash that is not a DVC object id; it must never become a path."""
+
+
+_OBJECT_ID = re.compile(r"[0-9a-f]{32}(?:\.dir)?")
+SHOWN_CHARS = 60  # of an untrusted value quoted in a message
+
+
+def shown(value: object) -> str:
+    """An untrusted value for a message: quoted, escaped, and cut short."""
+    text = repr(value)
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 1] + "…"
+
+
+def object_id_problem(value: object) -> str | None:
+    """Why a recorded md5 is not a DVC object id (to follow the value in a message), or
+    None when it is one.
+
+    Ids become paths in the cache and the remote (`ab/cdef…`): anything but 32 lowercase
+    hex digits (plus `.dir` for a directory's manifest) could name another file, such as
+    `xx/etc/passwd`. This is the one check; every reader of DVC files goes through it.
+    """
+    if isinstance(value, str) and _OBJECT_ID.fullmatch(value):
+        return None
+    return "is not a DVC object id (32 lowercase hex digits, followed by .dir for a directory)"
+
+
+def path_problem(path: str) -> str | None:
+    """Why a path recorded in a DVC file or a `.dir` manifest could leave the folder it is
+    relative to (to follow "it" in a message), or None when it stays inside."""
+    if not path or "\0" in path:
+        return "is empty or has a NUL character"
+    if posixpath.isabs(path):
+        return "is an absolute path"
+    if ".." in path.split("/"):
+        return "goes up with '..'"
+    return None
+
+
 @dataclass(frozen=True)
 class CachedOut:
-    """An output DVC caches: where its content lives in the cache, by hash."""
+    """An output DVC caches: where its content lives in the cache, by hash.
+
+    Valid by construction (`BadObjectId` otherwise), so no path is ever built from a
+    hash a repository made up.
+    """
 
     md5: str
     legacy_layout: bool  # DVC 2 entries (no `hash: md5`) live at cache/ab/cdef, not files/md5/
+
+    def __post_init__(self) -> None:
+        problem = object_id_problem(self.md5)
+        if problem is not None:
+            raise BadObjectId(f"md5 {shown(self.md5)} {problem}")
+
+
+@dataclass(frozen=True)
+class RefusedOut:
+    """An output whose recorded hash is not an object id: shown as unreadable, never read."""
+
+    note: str
 
 
 def _join(folder: str, *parts: str) -> str:
@@ -119,22 +175,32 @@ def merge_params(entries: Iterable[dict[str, list[str]]]) -> dict[str, list[str]
 
 def cached_outputs(
     lock_document: Any, dvc_lock_path: str, stage_wdirs: Mapping[str, str]
-) -> dict[str, CachedOut]:
-    """Repo-relative path -> cache entry, for each output recorded in one dvc.lock."""
+) -> dict[str, CachedOut | RefusedOut]:
+    """Repo-relative path -> cache entry, for each output recorded in one dvc.lock; an
+    entry whose hash is not an object id is a `RefusedOut` saying so."""
     if not isinstance(lock_document, Mapping):
         return {}
+    stages = lock_document.get("stages") or {}
+    if not isinstance(stages, Mapping):
+        return {}
     folder = posixpath.dirname(dvc_lock_path)
-    outputs: dict[str, CachedOut] = {}
-    for name, stage in (lock_document.get("stages") or {}).items():
-        if not isinstance(stage, Mapping):
+    outputs: dict[str, CachedOut | RefusedOut] = {}
+    for name, stage in stages.items():
+        if not isinstance(stage, Mapping) or not isinstance(stage.get("outs") or [], list):
             continue
         wdir = stage_wdirs.get(str(name).split("@")[0], ".")
         for out in stage.get("outs") or []:
-            if not isinstance(out, Mapping) or not isinstance(out.get("md5"), str):
-                continue
-            outputs[_join(folder, wdir, str(out.get("path")))] = CachedOut(
-                md5=out["md5"], legacy_layout=out.get("hash") != "md5"
-            )
+            if not isinstance(out, Mapping) or out.get("md5") in (None, ""):
+                continue  # nothing in the cache (cloud-versioned, --no-download)
+            path = _join(folder, wdir, str(out.get("path")))
+            problem = object_id_problem(out["md5"])
+            if problem is None:
+                outputs[path] = CachedOut(md5=out["md5"], legacy_layout=out.get("hash") != "md5")
+            else:
+                outputs[path] = RefusedOut(
+                    f"{path} is not read from the DVC cache: its md5 in {dvc_lock_path}, "
+                    f"{shown(out['md5'])}, {problem}"
+                )
     return outputs
 
 

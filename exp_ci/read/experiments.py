@@ -8,8 +8,9 @@ parsed once, however many experiments share it.
 
 from __future__ import annotations
 
+import os
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,14 +19,17 @@ from typing import Any, Protocol
 from exp_ci.adapters.dvc import LocalCache, is_dvc_project
 from exp_ci.adapters.git import CommitInfo, GitRepository
 from exp_ci.errors import UserError
+from exp_ci.limits import MAX_FILE_BYTES, size_problem
 from exp_ci.model import Baseline, Experiment, FileValues
 from exp_ci.read.dvcyaml import (
     DEFAULT_PARAMS_FILE,
     CachedOut,
     DvcYamlError,
+    RefusedOut,
     cached_outputs,
     declared_files,
     merge_params,
+    path_problem,
     stage_wdirs,
     uncached_paths,
 )
@@ -47,7 +51,7 @@ class ReadPlan:
 
     params: dict[str, tuple[str, ...]]
     metrics: tuple[str, ...]
-    outputs: dict[str, CachedOut]  # DVC-cached outputs, for files not in Git
+    outputs: dict[str, CachedOut | RefusedOut]  # DVC-cached outputs, for files not in Git
 
 
 class Snapshot(Protocol):
@@ -60,10 +64,16 @@ class Snapshot(Protocol):
 
     def read(self, path: str) -> bytes: ...
 
+    def size(self, path: str) -> int:
+        """The file's size in bytes, known without reading it."""
+
     def files_below(self, path: str) -> list[str]: ...
 
     def content_key(self, path: str) -> str | None:
         """A hash of the file's content for memoising, or None when it has none."""
+
+    def refusal(self, path: str) -> str | None:
+        """Why the path must not be read (it leads outside the project), or None."""
 
 
 class TreeSnapshot:
@@ -86,6 +96,11 @@ class TreeSnapshot:
         assert entry is not None and not entry.is_tree
         return self._git.blob(entry.sha)
 
+    def size(self, path: str) -> int:
+        entry = self._git.lookup(self.tree, path)
+        assert entry is not None and not entry.is_tree
+        return self._git.blob_size(entry.sha)
+
     def files_below(self, path: str) -> list[str]:
         entry = self._git.lookup(self.tree, path)
         return self._git.files_below(entry.sha, path) if entry else []
@@ -93,6 +108,9 @@ class TreeSnapshot:
     def content_key(self, path: str) -> str | None:
         entry = self._git.lookup(self.tree, path)
         return entry.sha if entry else None
+
+    def refusal(self, path: str) -> str | None:
+        return outside_note(path)
 
 
 class WorkspaceSnapshot:
@@ -125,14 +143,35 @@ class WorkspaceSnapshot:
         return tuple(sorted(paths, key=_dvcyaml_order))
 
     def kind(self, path: str) -> str | None:
+        if self.refusal(path) is not None:
+            return None
         full = self._root / path
         return "dir" if full.is_dir() else "file" if full.is_file() else None
 
     def read(self, path: str) -> bytes:
-        return (self._root / path).read_bytes()
+        return self._inside(path).read_bytes()
+
+    def size(self, path: str) -> int:
+        return self._inside(path).stat().st_size
+
+    def refusal(self, path: str) -> str | None:
+        """Paths from dvc.yaml stay inside the repository, symbolic links included."""
+        note = outside_note(path)
+        if note is None and not _is_within(self._root / path, self._root):
+            note = (
+                f"{path} is not read: it is a symbolic link (or below one) that leads "
+                "outside the project, and exp-ci reads only files inside it"
+            )
+        return note
+
+    def _inside(self, path: str) -> Path:
+        note = self.refusal(path)
+        if note is not None:
+            raise FileFormatError(note)
+        return self._root / path
 
     def files_below(self, path: str) -> list[str]:
-        base = self._root / path
+        base = self._inside(path)  # rglob does not descend into linked folders
         return sorted(p.relative_to(self._root).as_posix() for p in base.rglob("*") if p.is_file())
 
     def content_key(self, path: str) -> str | None:
@@ -165,14 +204,17 @@ class ExperimentReader:
             for name in (path, posixpath.join(posixpath.dirname(path), "dvc.lock"))
             if (entry := self._git.lookup(tree, name)) is not None
         ]
-        self._git.prefetch_blobs(pipeline_files)
+        self._git.prefetch_blobs(pipeline_files, max_size=MAX_FILE_BYTES)
         plans = {tree: self._plan(self.snapshot(tree)) for tree in trees}
         self._git.prefetch_blobs(
-            entry.sha
-            for tree, plan in plans.items()
-            if isinstance(plan, ReadPlan)
-            for path in (*plan.params, *plan.metrics)
-            if (entry := self._git.lookup(tree, path)) is not None and not entry.is_tree
+            (
+                entry.sha
+                for tree, plan in plans.items()
+                if isinstance(plan, ReadPlan)
+                for path in (*plan.params, *plan.metrics)
+                if (entry := self._git.lookup(tree, path)) is not None and not entry.is_tree
+            ),
+            max_size=MAX_FILE_BYTES,
         )
         return {tree: self.read_commit(tree) for tree in trees}
 
@@ -212,7 +254,7 @@ class ExperimentReader:
     def _make_plan(self, snapshot: Snapshot) -> ReadPlan:
         entries: list[dict[str, list[str]]] = []
         metrics_paths: list[str] = []
-        outputs: dict[str, CachedOut] = {}
+        outputs: dict[str, CachedOut | RefusedOut] = {}
         for path in snapshot.dvcyaml_paths():
             document = self._document(snapshot, path)
             params, metrics = declared_files(document, path)
@@ -257,13 +299,16 @@ class ExperimentReader:
         return tuple(f"{prefix}{p}" for p in found)
 
     def _document(self, snapshot: Snapshot, path: str) -> Any:
+        refused = snapshot.refusal(path)
+        if refused is not None:
+            raise FileFormatError(refused)
         if snapshot.kind(path) != "file":
             return None
         content_key = snapshot.content_key(path)
         key = (content_key, path) if content_key else None
         if key is None or key not in self._documents:
             try:
-                document = parse_file(path, snapshot.read(path))
+                document = parse_file(path, read_bounded(snapshot, path))
             except FileFormatError as error:
                 document = error
             if key is None:
@@ -272,7 +317,7 @@ class ExperimentReader:
         return _raise_or_return(self._documents[key])
 
     def _expand(self, snapshot: Snapshot, path: str) -> list[str]:
-        if snapshot.kind(path) == "dir":
+        if snapshot.refusal(path) is None and snapshot.kind(path) == "dir":
             return snapshot.files_below(path)
         return [path]
 
@@ -282,19 +327,30 @@ class ExperimentReader:
         path: str,
         kind: str,
         keys: tuple[str, ...],
-        outputs: dict[str, CachedOut],
+        outputs: dict[str, CachedOut | RefusedOut],
     ) -> FileValues:
+        refused = snapshot.refusal(path)
+        if refused is not None:
+            return FileValues(path, error=refused)
         if snapshot.kind(path) == "file":
             content_key = snapshot.content_key(path)
             if content_key is None:
-                return _parse(path, kind, keys, snapshot.read(path))
+                return _parse(path, kind, keys, lambda: read_bounded(snapshot, path))
             memo_key = (content_key, path, kind, keys)
             if memo_key not in self._values:
-                self._values[memo_key] = _parse(path, kind, keys, snapshot.read(path))
+                self._values[memo_key] = _parse(
+                    path, kind, keys, lambda: read_bounded(snapshot, path)
+                )
             return self._values[memo_key]
         out = outputs.get(path)
         if out is None:
             return FileValues(path, error=f"{path} is missing")
+        if isinstance(out, RefusedOut):
+            return FileValues(path, error=out.note)
+        size = self._cache.size(out)
+        too_large = size_problem(size) if size is not None else None
+        if too_large is not None:
+            return FileValues(path, error=f"{path} is not read: {too_large}")
         content = self._cache.read(out)
         if content is None:
             return FileValues(
@@ -302,7 +358,7 @@ class ExperimentReader:
                 error=f"{path} is only in the DVC cache (md5 {out.md5}), not in the local one; "
                 f"`dvc pull {path}` brings it",
             )
-        return _parse(path, kind, keys, content)
+        return _parse(path, kind, keys, lambda: content)
 
 
 def _raise_or_return(document: Any) -> Any:
@@ -311,11 +367,33 @@ def _raise_or_return(document: Any) -> Any:
     return document
 
 
-def _parse(path: str, kind: str, keys: tuple[str, ...], content: bytes) -> FileValues:
+def outside_note(path: str) -> str | None:
+    """Why a repo-relative path from dvc.yaml is not read (absolute, or up with `..`)."""
+    problem = path_problem(path)
+    if problem is None:
+        return None
+    return f"{path} is not read: it {problem}, and exp-ci reads only files inside the project"
+
+
+def _is_within(path: Path, root: Path) -> bool:
+    """Whether `path`, with every symbolic link resolved, is `root` or below it."""
+    return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(root))
+
+
+def read_bounded(snapshot: Snapshot, path: str) -> bytes:
+    """A file's bytes, unless it is larger than `MAX_FILE_BYTES` (FileFormatError): then
+    it is not read at all."""
+    problem = size_problem(snapshot.size(path))
+    if problem is not None:
+        raise FileFormatError(f"{path} is not read: {problem}")
+    return snapshot.read(path)
+
+
+def _parse(path: str, kind: str, keys: tuple[str, ...], content: Callable[[], bytes]) -> FileValues:
     try:
         if kind == "metrics":
-            return FileValues(path, data=read_metrics(path, content))
-        return FileValues(path, data=read_params(path, content, keys))
+            return FileValues(path, data=read_metrics(path, content()))
+        return FileValues(path, data=read_params(path, content(), keys))
     except FileFormatError as error:
         return FileValues(path, error=str(error))
 

@@ -18,9 +18,15 @@ class FileFormatError(ValueError):
 
 
 def parse_file(path: str, content: bytes) -> Any:
-    """Parse one file's bytes with the parser DVC chooses for its suffix."""
+    """Parse one file's bytes with the parser DVC chooses for its suffix, within the
+    bounds of `exp_ci.limits` (its size, and what its YAML aliases expand to)."""
     from dvc.utils.serialize import PARSERS
 
+    from exp_ci.limits import alias_problem, size_problem
+
+    too_large = size_problem(len(content))
+    if too_large is not None:
+        raise FileFormatError(f"{path} is not read: {too_large}")
     suffix = posixpath.splitext(path)[1].lower()
     try:
         text = content.decode("utf-8")
@@ -33,11 +39,15 @@ def parse_file(path: str, content: bytes) -> Any:
         if fast is not None and (fast or not text.strip()):
             return fast
     try:
-        return PARSERS[suffix](text, path)
+        value = PARSERS[suffix](text, path)
     except Exception as error:
         cause = error.__cause__ or error.__context__ or error
         detail = " ".join(str(cause).split())
         raise FileFormatError(f"{path} does not parse: {detail}") from None
+    aliases = alias_problem(value, text) if suffix not in (".json", ".toml", ".py") else None
+    if aliases is not None:
+        raise FileFormatError(f"{path}: {aliases}")
+    return value
 
 
 def extract_metrics(value: Any) -> Any:

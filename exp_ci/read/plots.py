@@ -20,10 +20,17 @@ from typing import Any
 
 from exp_ci.adapters.git import GitRepository
 from exp_ci.errors import UserError
+from exp_ci.limits import size_problem
 from exp_ci.model import Experiment
 from exp_ci.numbers import finite_number
-from exp_ci.read.dvcyaml import CachedOut, cached_outputs, stage_wdirs, uncached_paths
-from exp_ci.read.experiments import ExperimentReader, Snapshot, WorkspaceSnapshot
+from exp_ci.read.dvcyaml import (
+    CachedOut,
+    RefusedOut,
+    cached_outputs,
+    stage_wdirs,
+    uncached_paths,
+)
+from exp_ci.read.experiments import ExperimentReader, Snapshot, WorkspaceSnapshot, read_bounded
 from exp_ci.read.formats import FileFormatError, parse_file
 
 DATA_SUFFIXES = (".tsv", ".csv", ".json", ".yaml", ".yml")
@@ -191,6 +198,9 @@ def parse_records(path: str, content: bytes, header: bool = True) -> list[dict[s
     """The records of a plot file: CSV/TSV rows, or the lists of records in JSON/YAML."""
     suffix = posixpath.splitext(path)[1].lower()
     if suffix in (".csv", ".tsv"):
+        too_large = size_problem(len(content))
+        if too_large is not None:
+            raise PlotFormatError(f"{path} is not read: {too_large}")
         try:
             text = content.decode("utf-8")
         except UnicodeDecodeError as error:
@@ -261,11 +271,11 @@ def read_snapshot_plots(snapshot: Snapshot, cache) -> PlotData:
     errors: dict[str, str] = {}
     for dvc_yaml in snapshot.dvcyaml_paths():
         try:
-            document = parse_file(dvc_yaml, snapshot.read(dvc_yaml))
+            document = parse_file(dvc_yaml, read_bounded(snapshot, dvc_yaml))
         except FileFormatError as error:
             errors[dvc_yaml] = str(error)
             continue
-        outputs: dict[str, CachedOut] | None = None
+        outputs: dict[str, CachedOut | RefusedOut] | None = None
         for plot in declared_plots(document, dvc_yaml):
             kind = snapshot.kind(plot.path)
             if kind == "dir":
@@ -293,12 +303,14 @@ def read_snapshot_plots(snapshot: Snapshot, cache) -> PlotData:
     return PlotData(tuple(series.values()), errors)
 
 
-def _cached_outputs(snapshot: Snapshot, document: Any, dvc_yaml: str) -> dict[str, CachedOut]:
+def _cached_outputs(
+    snapshot: Snapshot, document: Any, dvc_yaml: str
+) -> dict[str, CachedOut | RefusedOut]:
     lock_path = posixpath.join(posixpath.dirname(dvc_yaml), "dvc.lock")
     if snapshot.kind(lock_path) != "file":
         return {}
     try:
-        lock = parse_file(lock_path, snapshot.read(lock_path))
+        lock = parse_file(lock_path, read_bounded(snapshot, lock_path))
     except FileFormatError:
         return {}
     uncached = uncached_paths(document, dvc_yaml)
@@ -309,11 +321,16 @@ def _cached_outputs(snapshot: Snapshot, document: Any, dvc_yaml: str) -> dict[st
     }
 
 
-def _content(snapshot: Snapshot, path: str, out: CachedOut | None, cache) -> bytes:
+def _content(snapshot: Snapshot, path: str, out: CachedOut | RefusedOut | None, cache) -> bytes:
     if snapshot.kind(path) == "file":
-        return snapshot.read(path)
+        try:
+            return read_bounded(snapshot, path)
+        except FileFormatError as error:
+            raise PlotFormatError(str(error)) from None
     if out is None:
         raise PlotFormatError(f"{path} is missing")
+    if isinstance(out, RefusedOut):
+        raise PlotFormatError(out.note)
     if out.md5.endswith(".dir"):
         raise PlotFormatError(
             f"{path} is a folder kept only in the DVC cache; track its plot files with Git "
