@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from exp_ci.commands.common import Selection, metric_from, read_project
 from exp_ci.config import DEFAULT_PRECISION
@@ -50,6 +50,9 @@ def read_comparison(
     head_sha = git.resolve_commit("HEAD")
     head = next((b.commit for b in baselines if b.commit.rev == head_sha), None)
     head = head or read_revision(git, head_sha)
+    if head.name is None:  # detached, as actions/checkout leaves it: name it by the event
+        head = replace(head, name=_pull_request_head_name(git, payload, head_sha))
+        baselines = [replace(b, commit=head) if b.commit.rev == head_sha else b for b in baselines]
     workspace = read_workspace_row(git)
     changed = workspace if differs(workspace, head) else None
 
@@ -90,6 +93,22 @@ def read_comparison(
         base = Base(replace(row, name=name or row.name), how)
     usual = choice.kind is BaseKind.MERGE_BASE  # a local run on the default branch
     return Comparison(base, head, changed, tuple(baselines), note, note_in_table=not usual)
+
+
+def _pull_request_head_name(
+    git: GitRepository, payload: Mapping[str, Any], head_sha: str
+) -> str | None:
+    """`tune-lr` for the pull request's head commit, `tune-lr (merge)` for the merge commit
+    actions/checkout makes of it; None when the event says nothing about HEAD."""
+    from exp_ci.adapters.git import ref_commit
+    from exp_ci.compare import pull_request_side
+
+    sha, ref = pull_request_side(payload, "head")
+    if not (sha and ref):
+        return None
+    if sha == head_sha:
+        return ref
+    return f"{ref} (merge)" if ref_commit(git, f"{head_sha}^2") == sha else None
 
 
 def _ref_name(git: GitRepository, rev: str, sha: str) -> str | None:

@@ -118,7 +118,7 @@ def _notes(table: Table) -> list[str]:
         heads = [row.experiment.label for row in table.rows if row.role in ("head", "baseline")]
         notes.append(
             f"no experiments of {', '.join(heads) or 'HEAD'}: the table compares commits "
-            "(run some with `exp-ci run`, or fetch them)"
+            "(run some with exp-ci run, or fetch them)"
         )
     if table.hidden_experiments:
         notes.append(f"{table.hidden_experiments} more experiment(s) not shown (--top)")
