@@ -17,6 +17,12 @@ memory or time. The limits are far above what real projects need:
   most as many points), which never lists the grid.
 - `MAX_AXIS_VALUES`, 1,000,000 values of one swept param (`range(...)`): its values are
   listed even when `--random` samples the grid.
+- `MAX_CELL_CHARS`, 200 characters of one value or name in a text table (md, plain):
+  longer ones are shortened in the middle (`start…end`), so one 66,000-character param
+  cannot blank a comment and one of 5,000 cannot push every other row out of it. Real
+  values (numbers, paths, optimizer names, short lists) fit; CSV and JSON keep them whole.
+- `MAX_COLUMNS`, 500 params and metrics columns in one table; the rest is named in a note
+  (choose columns with --params/--metrics).
 
 They are constants rather than `.exp-ci.yaml` settings on purpose: in a pull request's
 checkout the settings file is the pull request's too, so a setting could lift the bound
@@ -32,6 +38,16 @@ MAX_FILE_BYTES = 10 * 1000 * 1000
 MAX_YAML_VALUES = 100_000
 MAX_GRID_POINTS = 10_000
 MAX_AXIS_VALUES = 1_000_000
+MAX_CELL_CHARS = 200
+MAX_COLUMNS = 500
+
+
+def shorten(text: str, limit: int = MAX_CELL_CHARS) -> str:
+    """`text`, or its start and end around `…` in `limit` characters when it is longer."""
+    if len(text) <= limit:
+        return text
+    head = (limit - 1) * 2 // 3
+    return text[:head] + "…" + text[len(text) - (limit - 1 - head) :]
 
 
 def _megabytes(size: int, digits: int = 1) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from exp_ci.limits import shorten
 from exp_ci.model import Experiment
 
 if TYPE_CHECKING:
@@ -51,14 +52,14 @@ def format_created(created: datetime, today: date | None = None) -> str:
 def _cell(row: TableRow, file: str, key: str, precision: int) -> str:
     value = row.values.get(f"{file}:{key}")
     if value is not None:
-        return format_value(value, precision)
+        return shorten(format_value(value, precision))
     if file in row.errors or "" in row.errors:
         return UNREADABLE
     return MISSING
 
 
 def _experiment_label(row: TableRow) -> str:
-    label = row.experiment.label
+    label = shorten(row.experiment.label)
     if row.is_base:
         return f"{label} (base)"
     if not row.is_experiment:
@@ -136,10 +137,10 @@ def _change_rows(table: Table) -> list[list[str]]:
     for change in table.params_changed:
         name = labels.get(change.full_name) or change.full_name
         old, new = (
-            MISSING if value is None else format_value(value, table.precision)
+            MISSING if value is None else shorten(format_value(value, table.precision))
             for value in (change.old, change.new)
         )
-        rows.append([name, old, new])
+        rows.append([shorten(name), old, new])
     return rows
 
 

@@ -11,6 +11,7 @@ table that must be shortened keeps its header and is closed again.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, replace
 
 from exp_ci.numbers import finite_number
@@ -332,6 +333,165 @@ def _prefix(text: str, room: int, measure: Measure) -> str:
     return text
 
 
+# Elements GitHub keeps that would swallow what follows when left open; void elements
+# (<br>, <img>, <hr>) close themselves. More open elements than MAX_SEALED: the rest of the
+# text is not shown (see `seal_markdown`).
+_CONTAINERS = frozenset(
+    {
+        *("a", "abbr", "b", "bdi", "bdo", "blockquote", "caption", "cite", "code", "dd"),
+        *("del", "details", "dfn", "div", "dl", "dt", "em", "figcaption", "figure", "h1"),
+        *("h2", "h3", "h4", "h5", "h6", "i", "ins", "kbd", "li", "mark", "ol"),
+        *("picture", "pre", "q", "rp", "rt", "ruby", "s", "samp", "section", "small"),
+        *("span", "strike", "strong", "sub", "summary", "sup", "table", "tbody", "td"),
+        *("tfoot", "th", "thead", "time", "tr", "tt", "u", "ul", "var"),
+    }
+)
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)\b[^<>]*?(/?)>")
+MAX_SEALED = 32
+_SENTINEL = "exp-ci-end-of-untrusted-markdown"
+# How the raw HTML blocks that run until an end marker (CommonMark types 1 to 5) end.
+_HTML_BLOCK_ENDS = (
+    (re.compile(r"<(pre|script|style|textarea)\b", re.IGNORECASE), None),
+    (re.compile(r"<!--"), "-->"),
+    (re.compile(r"<\?"), "?>"),
+    (re.compile(r"<![A-Za-z]"), ">"),
+    (re.compile(r"<!\[CDATA\["), "]]>"),
+)
+
+
+def _block_left_open(text: str) -> str | None:
+    """The line that ends a fence or raw HTML block `text` leaves open at its top level."""
+    from markdown_it import MarkdownIt
+
+    tokens = MarkdownIt("commonmark").parse(text + "\n\n" + _SENTINEL)
+    for token in tokens:
+        if _SENTINEL not in token.content:
+            continue
+        if token.type == "fence":
+            return token.markup
+        if token.type == "html_block":
+            for start, end in _HTML_BLOCK_ENDS:
+                opened = start.match(token.content.lstrip())
+                if opened:
+                    return end or f"</{opened.group(1).lower()}>"
+        return None
+    return None
+
+
+_COMPLETE_TAG = re.compile(
+    r"</?[A-Za-z][A-Za-z0-9-]*"
+    r"""(?:\s+[^\s"'>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?)*\s*/?>"""
+)
+
+
+def _tidy_html_line(line: str) -> str:
+    """A raw HTML line whose every `<` starts a complete tag, else is written `&lt;`."""
+    out, at = [], 0
+    while (found := line.find("<", at)) >= 0:
+        out.append(line[at:found])
+        tag = _COMPLETE_TAG.match(line, found)
+        if tag:
+            out.append(tag.group(0))
+            at = tag.end()
+        else:
+            out.append("&lt;")
+            at = found + 1
+    out.append(line[at:])
+    return "".join(out)
+
+
+def _inert_html(text: str) -> str:
+    """Untrusted markdown whose raw HTML cannot hide what follows it.
+
+    HTML comments, declarations, CDATA and processing instructions show a reader nothing,
+    but one left open hides everything after it (a browser reads a bogus `<?` or `<!x`
+    comment up to the next `>`), the closing tags markdown writes for its own blockquotes
+    and lists included; so every `<!` and `<?` outside code blocks is written as text. In
+    raw HTML blocks, a `<` that starts no complete tag (`<a title="…` with no end) would
+    take what follows as its attributes, so it is written as text too. Code blocks show
+    all of it as text already and are left alone.
+    """
+    from markdown_it import MarkdownIt
+
+    if "<" not in text:
+        return text
+    lines = text.split("\n")
+    code: set[int] = set()
+    html: set[int] = set()
+    for token in MarkdownIt("commonmark").parse(text):
+        if token.type in ("fence", "code_block") and token.map:
+            code.update(range(*token.map))
+        elif token.type == "html_block" and token.map:
+            html.update(range(*token.map))
+    tidy = []
+    for n, line in enumerate(lines):
+        if n not in code:
+            line = line.replace("<!", "&lt;!").replace("<?", "&lt;?")
+            if n in html:
+                line = _tidy_html_line(line)
+        tidy.append(line)
+    return "\n".join(tidy)
+
+
+def _closing_tags(text: str) -> list[str]:
+    """End tags for the HTML elements `text`'s raw HTML may leave open, innermost first.
+
+    Only what markdown passes through as HTML counts (blocks and inline HTML): tags in code
+    spans, fences and plain text are shown as text by GitHub. How a browser nests
+    misnested tags (and the paragraphs markdown wraps around inline HTML) is not modelled:
+    an element opened more often than closed gets end tags too, because an end tag with
+    nothing open to close is dropped by every HTML parser, so one too many costs nothing.
+    """
+    from markdown_it import MarkdownIt
+
+    pieces = []
+    for token in MarkdownIt("commonmark").parse(text):
+        if token.type == "html_block":
+            pieces.append(token.content)
+        pieces.extend(c.content for c in token.children or () if c.type == "html_inline")
+    stack: list[str] = []
+    balance: Counter[str] = Counter()
+    for piece in pieces:
+        for tag in _TAG.finditer(piece):
+            closing, name, self_closing = tag.group(1), tag.group(2).lower(), tag.group(3)
+            if name not in _CONTAINERS or self_closing:
+                continue
+            balance[name] += -1 if closing else 1
+            if not closing:
+                stack.append(name)
+            elif name in stack:
+                while stack and stack.pop() != name:
+                    pass
+    closers = list(reversed(stack))
+    for name in closers:
+        balance[name] -= 1
+    closers += [name for name, more in balance.items() for _ in range(max(more, 0))]
+    return closers[:MAX_SEALED]
+
+
+def seal_markdown(text: str) -> str:
+    """Untrusted markdown closed again at its end, so what follows stays outside it.
+
+    A body file (a fork's artifact) that leaves a code fence, a raw HTML block, an HTML
+    comment or a `<details>`/`<table>` open would take every later section of the comment
+    (and every later step's job summary) into it. Its raw HTML is made unable to hide what
+    follows (`_inert_html`: comments and unfinished tags shown as text); blocks are found
+    as markdown parses them (markdown-it-py, the CommonMark parser rich already brings):
+    an open fence or raw HTML block gets its end line; then the elements its raw HTML left
+    open are closed (`_closing_tags`), in a block of their own.
+    """
+    sealed = _inert_html(text).rstrip("\n")
+    for _ in range(4):  # a fence's end can reveal a block opened inside it: a few rounds
+        end = _block_left_open(sealed)
+        if end is None:
+            break
+        sealed += "\n" + end
+    closers = _closing_tags(sealed)
+    if closers:
+        sealed += "\n\n" + "".join(f"</{name}>" for name in closers)
+    return text if sealed == text.rstrip("\n") else sealed + "\n"
+
+
 def fit_markdown(
     text: str,
     budget: int,
@@ -340,8 +500,11 @@ def fit_markdown(
     full_text_at: str = "the job summary",
     limit_name: str = "comment size limit",
 ) -> str:
-    """`text` if it fits, else its leading blocks and a line saying what was left out."""
-    text = text.replace("\r\n", "\n").strip("\n")
+    """`text` if it fits, else its leading blocks and a line saying what was left out.
+
+    Either way its open elements, fences and comments are closed (`seal_markdown`).
+    """
+    text = seal_markdown(text.replace("\r\n", "\n").strip("\n")).strip("\n")
     if measure(text) + 1 <= budget:
         return text + "\n"
     total = measure(text)
@@ -352,28 +515,26 @@ def fit_markdown(
             f"the full text is in {full_text_at}._"
         )
 
-    reserve = measure(note(total)) + 4 + 64  # the note, blank lines, closing tags
+    reserve = measure(note(total)) + 4 + 64  # the note, blank lines, some closing tags
     room = budget - reserve
-    out: list[str] = []
-    used = 0
-    for block in _blocks(text):
-        cost = sum(measure(line) + 1 for line in block.lines)
-        if used + cost <= room:
-            out.extend(block.lines)
-            used += cost
-            continue
-        partial = _partial(block, room - used, measure)
-        out.extend(partial)
-        break
-    while out and not out[-1].strip():
-        out.pop()
-    kept = "\n".join(out)
-    opened = len(re.findall(r"<details\b", kept, re.IGNORECASE))
-    closed = len(re.findall(r"</details\s*>", kept, re.IGNORECASE))
-    closing = "\n".join(["</details>"] * max(0, min(opened - closed, 8)))
-    omitted = max(0, total - measure(kept))
-    pieces = [p for p in (kept, closing, note(omitted)) if p]
-    result = "\n\n".join(pieces) + "\n"
-    if measure(result) > budget:  # only when the budget is smaller than the note itself
-        return ""
-    return result
+    for _ in range(4):  # more closing tags than reserved: cut earlier and try again
+        out: list[str] = []
+        used = 0
+        for block in _blocks(text):
+            cost = sum(measure(line) + 1 for line in block.lines)
+            if used + cost <= room:
+                out.extend(block.lines)
+                used += cost
+                continue
+            out.extend(_partial(block, room - used, measure))
+            break
+        while out and not out[-1].strip():
+            out.pop()
+        kept = seal_markdown("\n".join(out)).strip("\n")
+        omitted = max(0, total - measure(kept))
+        result = "\n\n".join(p for p in (kept, note(omitted)) if p) + "\n"
+        over = measure(result) - budget
+        if over <= 0:
+            return result
+        room -= over
+    return ""  # only when the budget is smaller than the note itself

@@ -13,6 +13,7 @@ from typing import Any
 from exp_ci.compare import Change, Comparison, Subject, choose_subject, metric_deltas
 from exp_ci.compare import subject_delta as compare_subject_delta
 from exp_ci.errors import UserError
+from exp_ci.limits import MAX_COLUMNS
 from exp_ci.model import Baseline, Direction, Experiment, MetricSpec
 from exp_ci.numbers import finite_number
 from exp_ci.select import (
@@ -184,6 +185,16 @@ def build_table(
     shown = [c for c in columns if _included(c, options)]
     if options.only_changed:
         shown = [c for c in shown if _changes(c, rows) or _is_metric(c, options.metric)]
+    if len(shown) > MAX_COLUMNS:
+        left_out = len(shown) - MAX_COLUMNS
+        ranking = [c for c in shown[MAX_COLUMNS:] if _is_metric(c, options.metric)]
+        shown = shown[: MAX_COLUMNS - len(ranking)] + ranking
+        extra_notes = [
+            f"{left_out} more params and metrics columns not shown (at most {MAX_COLUMNS}); "
+            "choose columns with --params and --metrics"
+        ]
+    else:
+        extra_notes = []
     shown_names = {c.full_name for c in shown}
     delta_columns: tuple[str, ...] = ()
     if base is not None:
@@ -191,7 +202,7 @@ def build_table(
     elif options.metric is not None:
         delta_columns = (options.metric.full_name,)
 
-    notes: list[str] = []
+    notes: list[str] = list(extra_notes)
     if comparison.note and comparison.note_in_table and options.metric is not None:
         notes.append(
             f"Δ against each baseline: no base ({comparison.note}); --against REV sets one"
