@@ -7,6 +7,10 @@ experiment cache `.dvc/tmp/exps/cache` is deleted before every run, as in a fres
 Finally the params and metrics of every revision are compared value for value.
 
     python benchmarks/bench_show.py [--sizes 100,300,1000] [--repeats 3] [--markdown]
+                                    [--before PATH]
+
+`--before PATH` also times the exp-ci of another checkout (say, `git worktree add PATH
+REV`) in the same loop and prints how long this one takes against it: the cost of a change.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ class Result:
     generate_seconds: float
     dvc_seconds: float
     exp_ci_seconds: float
+    before_seconds: float | None = None  # the exp-ci of --before PATH
 
     @property
     def ratio(self) -> float:
@@ -147,7 +152,9 @@ def describe_mismatch(dvc_raw: Values, exp_ci_raw: Values, limit: int = 10) -> l
     return lines
 
 
-def bench_size(size: int, repeats: int, env: Mapping[str, str]) -> Result:
+def bench_size(
+    size: int, repeats: int, env: Mapping[str, str], before: Path | None = None
+) -> Result:
     dvc_cmd = dvc_command(env)
     with tempfile.TemporaryDirectory(prefix="exp-ci-bench-") as folder:
         project = Path(folder) / "project"
@@ -158,6 +165,8 @@ def bench_size(size: int, repeats: int, env: Mapping[str, str]) -> Result:
 
         dvc_times: list[float] = []
         exp_ci_times: list[float] = []
+        before_times: list[float] = []
+        before_env = {**env, "PYTHONPATH": str(before)} if before else None
         dvc_output = exp_ci_output = ""
         for _ in range(repeats):
             shutil.rmtree(project / ".dvc" / "tmp" / "exps" / "cache", ignore_errors=True)
@@ -165,6 +174,8 @@ def bench_size(size: int, repeats: int, env: Mapping[str, str]) -> Result:
             dvc_times.append(seconds)
             seconds, exp_ci_output = run_timed(EXP_CI_COMMAND, project, env)
             exp_ci_times.append(seconds)
+            if before_env is not None:
+                before_times.append(run_timed(EXP_CI_COMMAND, project, before_env)[0])
 
         expected, actual = dvc_values(dvc_output), exp_ci_values(exp_ci_output)
         if len(expected) != size + 1:
@@ -173,7 +184,11 @@ def bench_size(size: int, repeats: int, env: Mapping[str, str]) -> Result:
             print(f"N={size}  values DISAGREE:", *describe_mismatch(expected, actual), sep="\n")
             sys.exit(1)
     return Result(
-        size, generate_seconds, statistics.median(dvc_times), statistics.median(exp_ci_times)
+        size,
+        generate_seconds,
+        statistics.median(dvc_times),
+        statistics.median(exp_ci_times),
+        statistics.median(before_times) if before_times else None,
     )
 
 
@@ -214,6 +229,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--repeats", type=int, default=3, help="runs per command (default: 3)")
     parser.add_argument("--markdown", action="store_true", help="also print a markdown table")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        metavar="PATH",
+        help="also time the exp-ci of this checkout (e.g. a `git worktree` of an older commit)",
+    )
     return parser.parse_args(argv)
 
 
@@ -225,13 +246,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# {versions(env)}; median of {args.repeats} run(s) each", flush=True)
     results: list[Result] = []
     for size in args.sizes:
-        result = bench_size(size, args.repeats, env)
+        result = bench_size(size, args.repeats, env, args.before)
         results.append(result)
+        before = ""
+        if result.before_seconds is not None:
+            before = (
+                f"  before ({args.before}): {result.before_seconds:.2f} s, now/before "
+                f"{result.exp_ci_seconds / result.before_seconds:.3f}"
+            )
         print(
             f"N={size}  {DVC_LABEL}: {result.dvc_seconds:.1f} s  "
             f"{EXP_CI_LABEL}: {result.exp_ci_seconds:.2f} s  "
             f"ratio {format_ratio(result.ratio)}  values agree  "
-            f"(generated in {result.generate_seconds:.2f} s)",
+            f"(generated in {result.generate_seconds:.2f} s){before}",
             flush=True,
         )
     if args.markdown:
