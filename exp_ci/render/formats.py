@@ -148,38 +148,38 @@ def _change_headers(table: Table) -> list[str]:
     return ["Param", table.against or "base", table.pull_request_label or "pull request"]
 
 
-def render_changes_plain(table: Table) -> str:
+def _render_changes(table: Table, *, markdown: bool) -> str:
     """The params the pull request changed, as `dvc params diff BASE` lists them."""
     from tabulate import tabulate
 
     if table.against is None:
         return ""
+    against = escape(table.against) if markdown else table.against
     if not table.params_changed:
-        return f"No params changed against {table.against}.\n"
+        return (
+            f"_No params changed against {against}._\n"
+            if markdown
+            else (f"No params changed against {against}.\n")
+        )
+    cell = escape if markdown else str
     text = tabulate(
-        _change_rows(table),
-        headers=_change_headers(table),
-        tablefmt="simple",
+        [[cell(c) for c in row] for row in _change_rows(table)],
+        headers=[cell(h) for h in _change_headers(table)],
+        tablefmt="github" if markdown else "simple",
         disable_numparse=True,
     )
-    return f"Params changed against {table.against}:\n{text}\n"
+    if markdown:
+        return f"**Params changed** against {against}:\n\n{text}\n"
+    return f"Params changed against {against}:\n{text}\n"
+
+
+def render_changes_plain(table: Table) -> str:
+    return _render_changes(table, markdown=False)
 
 
 def render_changes_markdown(table: Table) -> str:
-    """The same as markdown (values escaped): a compact table under the comparison."""
-    from tabulate import tabulate
-
-    if table.against is None:
-        return ""
-    if not table.params_changed:
-        return f"_No params changed against {escape(table.against)}._\n"
-    text = tabulate(
-        [[escape(cell) for cell in row] for row in _change_rows(table)],
-        headers=[escape(h) for h in _change_headers(table)],
-        tablefmt="github",
-        disable_numparse=True,
-    )
-    return f"**Params changed** against {escape(table.against)}:\n\n{text}\n"
+    """The params the pull request changed, escaped: a compact table under the comparison."""
+    return _render_changes(table, markdown=True)
 
 
 def render_judgement_markdown(judgement: Judgement, allowance: Allowance, precision: int) -> str:

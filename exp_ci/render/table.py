@@ -187,8 +187,8 @@ def build_table(
         shown = [c for c in shown if _changes(c, rows) or _is_metric(c, options.metric)]
     if len(shown) > MAX_COLUMNS:
         left_out = len(shown) - MAX_COLUMNS
-        ranking = [c for c in shown[MAX_COLUMNS:] if _is_metric(c, options.metric)]
-        shown = shown[: MAX_COLUMNS - len(ranking)] + ranking
+        kept_metric = [c for c in shown[MAX_COLUMNS:] if _is_metric(c, options.metric)]
+        shown = shown[: MAX_COLUMNS - len(kept_metric)] + kept_metric
         extra_notes = [
             f"{left_out} more params and metrics columns not shown (at most {MAX_COLUMNS}); "
             "choose columns with --params and --metrics"
