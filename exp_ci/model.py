@@ -75,3 +75,14 @@ class MetricSpec:
     @property
     def full_name(self) -> str:
         return f"{self.file}:{self.key}"
+
+
+@dataclass(frozen=True)
+class Comment:
+    """An issue comment as exp-ci needs it (from the REST API's issue comment object)."""
+
+    id: int
+    author: str
+    body: str
+    created_at: str  # ISO 8601 in UTC, as GitHub writes it: sorts as time does
+    url: str = ""  # html_url

@@ -16,7 +16,7 @@ from exp_ci.github_event import (
     lookup_pull_request,
     pick_pull_request,
 )
-from exp_ci.model import Baseline, Direction, Experiment, FileValues, MetricSpec
+from exp_ci.model import Baseline, Comment, Direction, Experiment, FileValues, MetricSpec
 from exp_ci.render.section import SectionParts, fit_markdown, limit_rows, table_section
 from exp_ci.render.table import TableOptions, build_table
 from exp_ci.sticky.format import (
@@ -33,7 +33,6 @@ from exp_ci.sticky.format import (
 )
 from exp_ci.sticky.sync import (
     ACTIONS_BOT,
-    Comment,
     TokenKind,
     duplicates,
     find_sticky,

@@ -2,7 +2,7 @@
 
 One `GitHub` object per run: the token (never printed: every message passes `redact`),
 the repository, and the API root (`GITHUB_API_URL`, which differs on GitHub Enterprise
-Server). Answers come back as exp-ci's own small records (`sticky.sync.Comment`,
+Server). Answers come back as exp-ci's own small records (`model.Comment`,
 `github_event.PullRequestCandidate`), so the rest of exp-ci never sees PyGithub.
 
 Transient failures are retried by PyGithub's `GithubRetry` (a urllib3 `Retry`): 5xx, 429,
@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 from exp_ci.errors import UserError
 from exp_ci.github_event import PullRequestCandidate
-from exp_ci.sticky.sync import Comment
+from exp_ci.model import Comment
 
 PER_PAGE = 100
 T = TypeVar("T")

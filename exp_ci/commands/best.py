@@ -8,17 +8,14 @@ import sys
 from dataclasses import dataclass
 
 from exp_ci.commands.common import (
-    Selection,
     add_metric_arguments,
     add_selection_arguments,
-    all_rows,
-    metric_from,
     positive_int,
-    read_project,
     selection_from_args,
     write_output,
 )
 from exp_ci.errors import EXIT_CHECK_FAILED, EXIT_OK, UserError
+from exp_ci.report import Selection, all_rows, metric_from, read_project
 
 
 @dataclass(frozen=True)

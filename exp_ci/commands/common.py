@@ -6,27 +6,16 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from exp_ci.config import DEFAULT_PRECISION, Settings, load_settings
+from exp_ci.config import DEFAULT_PRECISION
 from exp_ci.errors import UserError
-from exp_ci.model import Baseline, Direction, Experiment, MetricSpec
+from exp_ci.model import Direction
+from exp_ci.report import Selection
 
 if TYPE_CHECKING:
-    from exp_ci.compare import Comparison
-    from exp_ci.report import CompareRequest, PictureRequest, TableRequest
-
-
-@dataclass(frozen=True)
-class Selection:
-    """Which baselines to read: HEAD by default, `--rev` ones, or all (`-A`)."""
-
-    repo: Path
-    revs: tuple[str, ...] = ()
-    all_baselines: bool = False
+    from exp_ci.report import PictureRequest, TableRequest
 
 
 def positive_int(text: str) -> int:
@@ -217,77 +206,6 @@ def table_request_from_args(args: argparse.Namespace) -> TableRequest:
 
 def selection_from_args(args: argparse.Namespace) -> Selection:
     return Selection(Path(args.repo), tuple(args.rev), args.all_baselines)
-
-
-@dataclass(frozen=True)
-class Project:
-    settings: Settings
-    baselines: list[Baseline]
-    root: Path
-    comparison: Comparison | None = None
-    explicit_subject: Experiment | None = None  # `--judge`/`gate --rev`, resolved
-
-
-def read_project(
-    selection: Selection,
-    *,
-    require_experiments: bool = True,
-    compare: CompareRequest | None = None,
-) -> Project:
-    """Open the project, load its settings, and read the selected baselines.
-
-    With `compare`, also the sides of the pull request's comparison (base, HEAD, the
-    workspace); then no experiments is a normal case, as it is without
-    `require_experiments`.
-    """
-    from exp_ci.read.experiments import open_project, read_baselines
-
-    if selection.all_baselines and selection.revs:
-        raise UserError("-A and --rev both choose baselines; use one of them.")
-    git = open_project(selection.repo)
-    try:
-        settings = load_settings(git.root)
-        baselines = read_baselines(git, selection.revs, selection.all_baselines)
-        comparison = subject = None
-        if compare is not None:
-            from exp_ci.report import read_comparison, read_subject
-
-            comparison = read_comparison(git, baselines, compare)
-            subject = read_subject(git, comparison, compare.judge)
-    finally:
-        git.close()
-    if not selection.all_baselines:
-        for baseline in baselines:
-            if baseline.commit.error:
-                raise UserError(
-                    f"cannot read the DVC project at {baseline.commit.label}: "
-                    f"{baseline.commit.error}. Fix the file and commit it."
-                )
-    if require_experiments and compare is None and not any(b.experiments for b in baselines):
-        described = ", ".join(b.commit.label for b in baselines) or "any commit"
-        raise UserError(
-            f"no experiments found for {described} in {git.root}. Run some with "
-            "`dvc exp run` (or `exp-ci run`), fetch them with "
-            "`git fetch origin 'refs/exps/*:refs/exps/*'`, or use -A to look at every baseline."
-        )
-    return Project(settings, baselines, git.root, comparison, subject)
-
-
-def metric_from(
-    name: str | None, direction: str | None, settings: Settings, rows: Iterable[Experiment]
-) -> MetricSpec | None:
-    """The metric named by the flag or the settings, resolved against the rows shown."""
-    from exp_ci.select import metric_spec
-
-    chosen = name or settings.metric
-    if chosen is None:
-        return None
-    resolved_direction = Direction(direction) if direction else settings.direction or Direction.MAX
-    return metric_spec(chosen, resolved_direction, rows)
-
-
-def all_rows(baselines: Sequence[Baseline]) -> list[Experiment]:
-    return [row for baseline in baselines for row in baseline.rows()]
 
 
 def write_output(

@@ -72,11 +72,10 @@ def options_from_args(args: argparse.Namespace) -> GateOptions:
 
 def run(options: GateOptions) -> int:
     from exp_ci.adapters import actions
-    from exp_ci.commands.common import Selection, metric_from, read_project
     from exp_ci.compare import choose_subject
     from exp_ci.gate import Allowance, judge_comparison, require_verdict
     from exp_ci.render.formats import render_judgement_markdown
-    from exp_ci.report import CompareRequest
+    from exp_ci.report import CompareRequest, Selection, metric_from, read_project
 
     client = None
     if options.status:

@@ -28,9 +28,9 @@ from exp_ci.errors import EXIT_CHECK_FAILED, EXIT_OK, UserError
 
 if TYPE_CHECKING:
     from exp_ci.adapters.git import GitRepository
-    from exp_ci.commands.common import Project
     from exp_ci.model import Experiment, MetricSpec
     from exp_ci.persist_plan import RefStep
+    from exp_ci.report import Project
 
 DEFAULT_TITLE = "Experiment {name}"
 DEFAULT_TITLE_WITH_METRIC = "Experiment {name}: {metric} {value}"
@@ -193,8 +193,8 @@ def _choose(options: PersistOptions, project: Project, metric: MetricSpec | None
 
 
 def run(options: PersistOptions) -> int:
-    from exp_ci.commands.common import all_rows, metric_from, read_project
     from exp_ci.persist_plan import Kind, make_target, tag_message
+    from exp_ci.report import all_rows, metric_from, read_project
 
     _check_flags(options)
     selection = options.selection

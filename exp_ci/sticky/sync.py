@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
+from exp_ci.model import Comment
 from exp_ci.sticky.format import build_body, has_marker, parse_sections
 
 if TYPE_CHECKING:
@@ -41,17 +42,6 @@ ACTIONS_BOT = "github-actions[bot]"
 # Comments created this long before ours are searched for duplicates made at the same time.
 RACE_WINDOW = timedelta(minutes=10)
 VERIFY_ROUNDS = 3
-
-
-@dataclass(frozen=True)
-class Comment:
-    """An issue comment as exp-ci needs it (from the REST API's issue comment object)."""
-
-    id: int
-    author: str
-    body: str
-    created_at: str  # ISO 8601 in UTC, as GitHub writes it: sorts as time does
-    url: str = ""  # html_url
 
 
 class TokenKind(str, enum.Enum):
