@@ -110,6 +110,9 @@ class CompareRequest:
     against: str | None = None  # --against REV; default: the event's base, see compare.py
     judge: str | None = None  # --judge / gate --rev: an experiment name, ref, SHA or commit
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False)
+    # A base the event names but the clone lacks (a shallow checkout): the gate cannot judge
+    # without it (exit 2); a table says so in a note and compares each row with its baseline.
+    need_base: bool = False
 
 
 def read_comparison(
@@ -141,13 +144,17 @@ def read_comparison(
         name = _ref_name(git, choice.rev, base_sha)
     elif choice.kind is BaseKind.EVENT and choice.rev:
         base_sha = ref_commit(git, choice.rev)
-        if base_sha is None:
+        missing = (
+            f"the pull request's base commit {choice.rev[:12]} (from the {event_name} event) "
+            f"is not in the clone at {git.root}"
+        )
+        if base_sha is None and request.need_base:
             raise UserError(
-                f"the pull request's base commit {choice.rev[:12]} (from the {event_name} "
-                f"event) is not in the clone at {git.root}. Check out with full history "
-                "(actions/checkout with `fetch-depth: 0`), or fetch the base branch before "
-                "exp-ci runs."
+                f"{missing}. Check out with full history (actions/checkout with "
+                "`fetch-depth: 0`), or fetch the base branch before exp-ci runs."
             )
+        if base_sha is None:
+            note = f"{missing}; check out with `fetch-depth: 0` to compare with it"
     elif choice.kind is BaseKind.FIRST_PARENT:
         base_sha = first_parent(git, head_sha)
         note = None if base_sha else "HEAD is the first commit, it has no parent"

@@ -84,7 +84,7 @@ def run(options: GateOptions) -> int:
         client = github.connect(options.environ)  # settings checked before any work
     project = read_project(
         Selection(options.repo),
-        compare=CompareRequest(options.against, options.rev, options.environ),
+        compare=CompareRequest(options.against, options.rev, options.environ, need_base=True),
     )
     comparison = project.comparison
     assert comparison is not None
