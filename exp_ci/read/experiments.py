@@ -21,17 +21,14 @@ from exp_ci.adapters.git import CommitInfo, GitRepository
 from exp_ci.errors import UserError
 from exp_ci.limits import MAX_FILE_BYTES, size_problem
 from exp_ci.model import Baseline, Experiment, FileValues
+from exp_ci.read.dvcfiles import DEFAULT_PARAMS_FILE, DvcFileError, Pipeline, pipeline
 from exp_ci.read.dvcyaml import (
-    DEFAULT_PARAMS_FILE,
     CachedOut,
-    DvcYamlError,
     RefusedOut,
     cached_outputs,
     declared_files,
     merge_params,
     path_problem,
-    stage_wdirs,
-    uncached_paths,
 )
 from exp_ci.read.formats import FileFormatError, parse_file, read_metrics, read_params
 
@@ -52,6 +49,8 @@ class ReadPlan:
     params: dict[str, tuple[str, ...]]
     metrics: tuple[str, ...]
     outputs: dict[str, CachedOut | RefusedOut]  # DVC-cached outputs, for files not in Git
+    vars_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # ^ values of `vars` files used in `${}`, listed as params (as DVC lists them)
 
 
 class Snapshot(Protocol):
@@ -236,7 +235,15 @@ class ExperimentReader:
             file: self._values_of(snapshot, file, "metrics", (), plan.outputs)
             for file in plan.metrics
         }
+        for file, values in plan.vars_params.items():
+            if file not in params:  # DVC lists a params file once, whole or as tracked
+                params[file] = FileValues(file, data=values)
         return CommitData(params, metrics)
+
+    def pipeline(self, snapshot: Snapshot, path: str) -> Pipeline:
+        """The model of one dvc.yaml of a snapshot (templated entries are kept as
+        written, marked `templated`)."""
+        return pipeline(self._document(snapshot, path), path)
 
     def _plan(self, snapshot: Snapshot) -> ReadPlan | str:
         """What to read in a snapshot, or why its dvc.yaml files cannot say (memoised per tree)."""
@@ -245,7 +252,7 @@ class ExperimentReader:
             return self._plans[tree]
         try:
             plan: ReadPlan | str = self._make_plan(snapshot)
-        except (DvcYamlError, FileFormatError) as error:
+        except (DvcFileError, FileFormatError) as error:
             plan = str(error)
         if tree is not None:
             self._plans[tree] = plan
@@ -255,22 +262,17 @@ class ExperimentReader:
         entries: list[dict[str, list[str]]] = []
         metrics_paths: list[str] = []
         outputs: dict[str, CachedOut | RefusedOut] = {}
+        vars_params: dict[str, dict[str, Any]] = {}
         for path in snapshot.dvcyaml_paths():
-            document = self._document(snapshot, path)
-            params, metrics = declared_files(document, path)
+            model = self.pipeline(snapshot, path)
+            for file, values in model.vars_params.items():
+                vars_params.setdefault(file, {}).update(values)
+            params, metrics = declared_files(model, path)
             entries.extend(params)
             metrics_paths.extend(metrics)
-            lock_path = posixpath.join(posixpath.dirname(path), "dvc.lock")
-            if metrics and snapshot.kind(lock_path) == "file":
-                lock = self._document(snapshot, lock_path)
-                uncached = uncached_paths(document, path)
-                outputs.update(
-                    (out_path, out)
-                    for out_path, out in cached_outputs(
-                        lock, lock_path, stage_wdirs(document)
-                    ).items()
-                    if out_path not in uncached
-                )
+            if metrics and snapshot.kind(model.lock_path) == "file":
+                lock = self._document(snapshot, model.lock_path)
+                outputs.update(cached_outputs(lock, model.lock_path, model))
         if snapshot.kind(DEFAULT_PARAMS_FILE) == "file":
             entries.append({DEFAULT_PARAMS_FILE: []})
         params = {
@@ -283,7 +285,7 @@ class ExperimentReader:
                 f for path in dict.fromkeys(metrics_paths) for f in self._expand(snapshot, path)
             )
         )
-        return ReadPlan(params, metrics, outputs)
+        return ReadPlan(params, metrics, outputs, vars_params)
 
     def _find_dvcyaml(self, tree: str, prefix: str) -> tuple[str, ...]:
         """Paths of every dvc.yaml in a tree, memoised per subtree."""
