@@ -27,6 +27,7 @@ from exp_ci.read.dvcfiles import (
     pipeline,
 )
 from exp_ci.read.dvcyaml import CachedOut, object_id_problem, path_problem, shown
+from exp_ci.read.templating import Files, SnapshotFs, needs_resolving, resolve
 
 __all__ = ["DVC_LOCK", "DVC_YAML", "DvcFileError", "Output", "outputs_of", "parse_manifest"]
 
@@ -116,29 +117,41 @@ def outputs_of_dvc_file(document: Any, path: str) -> list[Output]:
     return _pushed(dvc_file_outs(document, path))
 
 
-def outputs_of_lock(lock: Any, lock_path: str, dvc_yaml: Any = None) -> list[Output]:
+def outputs_of_lock(
+    lock: Any, lock_path: str, dvc_yaml: Any = None, files: Files | None = None
+) -> list[Output]:
     """The pushed outputs of one `dvc.lock`; `dvc_yaml` is the dvc.yaml beside it (a
-    document or its `Pipeline`), if any."""
+    document or its `Pipeline`), if any, its templating resolved over `files` (the same
+    commit's) as DVC resolves it.
+
+    A dvc.yaml that does not resolve (or that DVC would reject) declares no flags here:
+    every output its dvc.lock records is then checked, the safe side for a push."""
     declared = None
     if isinstance(dvc_yaml, Pipeline):
         declared = dvc_yaml
     elif isinstance(dvc_yaml, Mapping) and isinstance(dvc_yaml.get("stages"), Mapping):
         yaml_path = join(posixpath.dirname(lock_path), DVC_YAML)
         try:
-            declared = pipeline(dvc_yaml, yaml_path)
+            if files is not None and needs_resolving(dvc_yaml):
+                declared = resolve(dvc_yaml, yaml_path, SnapshotFs(files))
+            else:
+                declared = pipeline(dvc_yaml, yaml_path)
         except DvcFileError:
-            declared = None  # its own problems are the reader's to report, not the hook's
+            declared = None
     return _pushed(lock_outs(lock, lock_path, declared))
 
 
-def outputs_of(path: str, content: bytes, dvc_yaml: bytes | None = None) -> list[Output]:
-    """Parse one DVC file's bytes (and, for a dvc.lock, its dvc.yaml's) into pushed outputs."""
+def outputs_of(
+    path: str, content: bytes, dvc_yaml: bytes | None = None, files: Files | None = None
+) -> list[Output]:
+    """Parse one DVC file's bytes (and, for a dvc.lock, its dvc.yaml's) into pushed
+    outputs; `files` reads the commit's other files for templating."""
     document = load_yaml(path, content)
     if posixpath.basename(path) != DVC_LOCK:
         return outputs_of_dvc_file(document, path)
     yaml_path = join(posixpath.dirname(path), DVC_YAML)
     declarations = load_yaml(yaml_path, dvc_yaml) if dvc_yaml is not None else None
-    return outputs_of_lock(document, path, declarations)
+    return outputs_of_lock(document, path, declarations, files)
 
 
 def parse_manifest(data: bytes, legacy_layout: bool) -> list[tuple[str, CachedOut]] | None:

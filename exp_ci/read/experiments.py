@@ -21,7 +21,7 @@ from exp_ci.adapters.git import CommitInfo, GitRepository
 from exp_ci.errors import UserError
 from exp_ci.limits import MAX_FILE_BYTES, size_problem
 from exp_ci.model import Baseline, Experiment, FileValues
-from exp_ci.read.dvcfiles import DEFAULT_PARAMS_FILE, DvcFileError, Pipeline, pipeline
+from exp_ci.read.dvcfiles import DEFAULT_PARAMS_FILE, DvcFileError, Pipeline
 from exp_ci.read.dvcyaml import (
     CachedOut,
     RefusedOut,
@@ -30,7 +30,15 @@ from exp_ci.read.dvcyaml import (
     merge_params,
     path_problem,
 )
-from exp_ci.read.formats import FileFormatError, parse_file, read_metrics, read_params
+from exp_ci.read.formats import (
+    FileFormatError,
+    extract_metrics,
+    parse_file,
+    read_metrics,
+    read_params,
+    select_keys,
+)
+from exp_ci.read.templating import Resolver
 
 SKIPPED_FOLDERS = frozenset({".git", ".dvc"})
 
@@ -188,6 +196,7 @@ class ExperimentReader:
         self._dvcyaml_paths: dict[str, tuple[str, ...]] = {}
         self._documents: dict[tuple[str, str], Any] = {}
         self._values: dict[tuple[str, str, str, tuple[str, ...]], FileValues] = {}
+        self._resolver = Resolver(self._document)
 
     def snapshot(self, tree: str) -> TreeSnapshot:
         return TreeSnapshot(self._git, tree, lambda sha: self._find_dvcyaml(sha, ""))
@@ -241,9 +250,9 @@ class ExperimentReader:
         return CommitData(params, metrics)
 
     def pipeline(self, snapshot: Snapshot, path: str) -> Pipeline:
-        """The model of one dvc.yaml of a snapshot (templated entries are kept as
-        written, marked `templated`)."""
-        return pipeline(self._document(snapshot, path), path)
+        """The model of one dvc.yaml of a snapshot, its templating resolved as DVC
+        resolves it (memoised: see `exp_ci.read.templating.Resolver`)."""
+        return self._resolver.pipeline(path, lambda: self._document(snapshot, path), snapshot)
 
     def _plan(self, snapshot: Snapshot) -> ReadPlan | str:
         """What to read in a snapshot, or why its dvc.yaml files cannot say (memoised per tree)."""
@@ -340,9 +349,7 @@ class ExperimentReader:
                 return _parse(path, kind, keys, lambda: read_bounded(snapshot, path))
             memo_key = (content_key, path, kind, keys)
             if memo_key not in self._values:
-                self._values[memo_key] = _parse(
-                    path, kind, keys, lambda: read_bounded(snapshot, path)
-                )
+                self._values[memo_key] = self._parsed_values(snapshot, path, kind, keys)
             return self._values[memo_key]
         out = outputs.get(path)
         if out is None:
@@ -361,6 +368,18 @@ class ExperimentReader:
                 f"`dvc pull {path}` brings it",
             )
         return _parse(path, kind, keys, lambda: content)
+
+    def _parsed_values(
+        self, snapshot: Snapshot, path: str, kind: str, keys: tuple[str, ...]
+    ) -> FileValues:
+        """A tracked file's values, through the document memo that templating shares."""
+        try:
+            document = self._document(snapshot, path)
+        except FileFormatError as error:
+            return FileValues(path, error=str(error))
+        if kind == "metrics":
+            return FileValues(path, data=extract_metrics(document) or {})
+        return FileValues(path, data=select_keys(document, keys) if keys else document)
 
 
 def _raise_or_return(document: Any) -> Any:
