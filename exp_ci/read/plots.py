@@ -234,7 +234,7 @@ def read_plots(git: GitRepository, commits: Sequence[str]) -> dict[str, PlotData
     """The plot series of each commit (full SHAs), through the experiment reader's caches."""
     from exp_ci.adapters.dvc import LocalCache
 
-    cache = LocalCache(git.root)
+    cache = LocalCache(git.dvc_root)
     reader = ExperimentReader(git, cache)
     infos = git.commits(list(dict.fromkeys(commits)))
     return {
@@ -248,7 +248,7 @@ def read_row_plots(git: GitRepository, rows: Sequence[Experiment]) -> dict[str, 
 
     commits = read_plots(git, [row.rev for row in rows if row.rev != "workspace"])
     if any(row.rev == "workspace" for row in rows):
-        cache = LocalCache(git.root)
+        cache = LocalCache(git.dvc_root)
         commits["workspace"] = read_snapshot_plots(
             WorkspaceSnapshot(git), cache, ExperimentReader(git, cache)
         )
