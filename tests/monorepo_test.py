@@ -92,5 +92,5 @@ def test_the_project_is_found_from_a_folder_in_it_or_with_dash_c(monorepo, env, 
 def test_outside_every_project_is_a_user_error_that_says_how_to_fix(monorepo, env):
     result = exp_ci(monorepo, env, "show")
     assert result.returncode == 2
-    assert "not in a DVC project" in result.stderr
+    assert "not a DVC project, nor in one" in result.stderr
     assert "dvc init --subdir" in result.stderr

@@ -173,14 +173,14 @@ def _params_entry(entry: Any, wdir: str, where: str) -> ParamsEntry:
         return {join(wdir, DEFAULT_PARAMS_FILE): keys}
     if isinstance(entry, Mapping):
         result: dict[str, tuple[str, ...]] = {}
-        for file, keys in entry.items():
-            if keys is None:
-                keys = []
-            if not isinstance(keys, list):
+        for file, listed in entry.items():
+            if listed is None:
+                listed = []
+            if not isinstance(listed, list):
                 raise DvcFileError(
-                    where, f"params of '{file}' must be a list of keys, got {type(keys).__name__}"
+                    where, f"params of '{file}' must be a list of keys, got {type(listed).__name__}"
                 )
-            result[join(wdir, str(file))] = tuple(str(k) for k in keys if not is_templated(k))
+            result[join(wdir, str(file))] = tuple(str(k) for k in listed if not is_templated(k))
         return result
     raise DvcFileError(where, "a stage `params` entry must be a key or a mapping")
 

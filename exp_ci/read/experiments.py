@@ -487,8 +487,8 @@ def open_project(path: Path) -> GitRepository:
     if root is None:
         git.close()
         raise UserError(
-            f"{Path(path).resolve()} is in a Git repository but not in a DVC project (no "
-            f".dvc folder in it or above it, up to {git.root}). Run `dvc init` (or "
+            f"{Path(path).resolve()} is not a DVC project, nor in one (no .dvc folder in it "
+            f"or above it, up to the Git repository's root {git.root}). Run `dvc init` (or "
             "`dvc init --subdir` for a project in a sub-folder), or pass the project with -C PATH."
         )
     relative = root.relative_to(os.path.realpath(git.root)).as_posix()

@@ -250,10 +250,10 @@ class Resolver:
     as params read from that snapshot. Without a shape (stage-level `vars`), a result is
     reused only where every file the resolver read has the same content."""
 
-    def __init__(self, parse: Callable[[Files, str], Any] | None = None) -> None:
+    def __init__(self, parse: Callable[[Any, str], Any] | None = None) -> None:
         """`parse(files, path)` reads a vars file as the reader reads params (memoised
         there); by default, `exp_ci.read.formats.parse_file`."""
-        self._parse = parse
+        self._parse = parse  # takes the snapshot given to `pipeline`
         self._plain: dict[tuple[str, str], Pipeline | DvcFileError] = {}
         self._shaped: dict[tuple[str, str], dict[_Shape, dict[Any, Pipeline]]] = {}
         self._exact: dict[tuple[str, str], dict[tuple[str, ...], dict[Any, Any]]] = {}
