@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from exp_ci.read.dvcfiles import pipeline
 from exp_ci.read.dvcyaml import (
     CachedOut,
     DvcYamlError,
@@ -113,7 +114,8 @@ def test_cached_outputs_know_dvc3_and_dvc2_layouts():
             "sub": {"outs": [{"path": "m.json", "hash": "md5", "md5": "ef" * 16}]},
         },
     }
-    outputs = cached_outputs(lock, "exp/dvc.lock", {"sub": "src"})
+    declared = pipeline({"stages": {"sub": {"wdir": "src", "cmd": "x"}}}, "exp/dvc.yaml")
+    outputs = cached_outputs(lock, "exp/dvc.lock", declared)
     assert outputs == {
         "exp/model.pkl": CachedOut("ab" * 16, legacy_layout=False),
         "exp/old.json": CachedOut("cd" * 16, legacy_layout=True),
@@ -121,9 +123,7 @@ def test_cached_outputs_know_dvc3_and_dvc2_layouts():
     }
 
 
-def test_uncached_paths_are_the_outputs_declared_cache_false():
-    from exp_ci.read.dvcyaml import uncached_paths
-
+def test_outputs_declared_cache_false_are_not_read_from_the_cache():
     document = {
         "stages": {
             "train": {
@@ -134,8 +134,24 @@ def test_uncached_paths_are_the_outputs_declared_cache_false():
             }
         }
     }
-    assert uncached_paths(document, "sub/dvc.yaml") == {
+    declared = pipeline(document, "sub/dvc.yaml")
+    assert {out.path for out in declared.outs() if not out.cache} == {
         "sub/src/log.txt",
         "sub/src/m.json",
         "sub/src/p.csv",
+    }
+    lock = {
+        "schema": "2.0",
+        "stages": {
+            "train": {
+                "outs": [
+                    {"path": path, "hash": "md5", "md5": "ab" * 16}
+                    for path in ("model.pkl", "log.txt", "m.json", "cached.json", "p.csv")
+                ]
+            }
+        },
+    }
+    assert set(cached_outputs(lock, "sub/dvc.lock", declared)) == {
+        "sub/src/model.pkl",
+        "sub/src/cached.json",
     }

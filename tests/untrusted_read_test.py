@@ -272,7 +272,8 @@ def _check_refusals(project: Path) -> None:
     from exp_ci.read.experiments import WorkspaceSnapshot
 
     class Git:
-        root = project
+        root = dvc_root = project
+        dvc_prefix = ""
 
     snapshot = WorkspaceSnapshot(Git())  # type: ignore[arg-type]
 

@@ -122,6 +122,10 @@ class GitRepository:
         if self._repo.bare:
             raise UserError(f"{path} is a bare Git repository; exp-ci needs a working tree.")
         self.root = Path(self._repo.working_tree_dir or path)
+        # The DVC project inside the repository (`dvc init --subdir`): its folder, and its
+        # path below the root with a trailing "/" ("" when it is the root).
+        self.dvc_root = self.root
+        self.dvc_prefix = ""
         self._trees: dict[str, tuple[TreeEntry, ...]] = {}
         self._blobs: dict[str, bytes] = {}
         self._sizes: dict[str, int] = {}  # of objects seen, also those too large to keep

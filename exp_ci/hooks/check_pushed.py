@@ -191,7 +191,7 @@ def _read_outputs(git: GitReader, versions: list[DvcFileVersion]) -> dict[Path, 
     """Outputs recorded by each DVC file version, grouped by the DVC project they belong to."""
     from dataclasses import replace
 
-    from exp_ci.hooks.history import read_versions
+    from exp_ci.hooks.history import GitFiles, read_versions
     from exp_ci.hooks.outputs import DvcFileError, outputs_of
 
     roots: dict[str, Path | None] = {}
@@ -201,7 +201,8 @@ def _read_outputs(git: GitReader, versions: list[DvcFileVersion]) -> dict[Path, 
         if root is None:
             continue  # a `.dvc` file outside any DVC project is not DVC's
         try:
-            outputs = outputs_of(version.path, content, beside)
+            files = GitFiles(git, version.tree)
+            outputs = outputs_of(version.path, content, beside, files)
         except DvcFileError as error:
             where = f"at commit {version.commit[:7]}" if version.commit else "staged"
             raise UserError(

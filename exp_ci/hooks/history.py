@@ -130,6 +130,39 @@ def staged_dvc_files(git: GitReader) -> list[DvcFileVersion]:
     return parse_raw_diff(out)
 
 
+class GitFiles:
+    """The files of one commit's tree (or the index, `tree=None`), for `dvc.yaml`
+    templating (`exp_ci.read.templating.Files`): paths are repository-relative."""
+
+    def __init__(self, git: GitReader, tree: str | None) -> None:
+        self._git = git
+        self._tree = tree
+        self._blobs: dict[str, bytes | None] = {}
+
+    def _blob(self, path: str) -> bytes | None:
+        if path not in self._blobs:
+            name = f"{self._tree}:{path}" if self._tree else f":{path}"
+            self._blobs[path] = self._git.read([name])[name]
+        return self._blobs[path]
+
+    def kind(self, path: str) -> str | None:
+        return "file" if self._blob(path) is not None else None
+
+    def read(self, path: str) -> bytes:
+        return self._blob(path) or b""
+
+    def size(self, path: str) -> int:
+        return len(self.read(path))
+
+    def content_key(self, path: str) -> str | None:
+        return None
+
+    def refusal(self, path: str) -> str | None:
+        from exp_ci.read.dvcyaml import path_problem
+
+        return path_problem(path)
+
+
 def read_versions(
     git: GitReader, versions: list[DvcFileVersion]
 ) -> dict[DvcFileVersion, tuple[bytes, bytes | None]]:

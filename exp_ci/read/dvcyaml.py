@@ -5,22 +5,31 @@ Follows DVC 3: stage `params:` entries are keys of the stage's `params.yaml` or
 `metrics:` list whole files; stage outputs under `metrics:` are metrics files. Paths are
 relative to the `dvc.yaml` folder (and a stage's `wdir`). Across all files, a params file
 tracked whole anywhere is read whole, and the root `params.yaml` is always read whole.
-Templated entries (`${...}`) are skipped: resolving DVC's templating is out of scope.
+The structure of DVC files is modelled in `exp_ci.read.dvcfiles`; this module decides
+what the reader takes from it, and holds the one check of object ids and recorded paths.
 """
 
 from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-DEFAULT_PARAMS_FILE = "params.yaml"
+from exp_ci.read.dvcfiles import (
+    DEFAULT_PARAMS_FILE,
+    DvcFileError,
+    Pipeline,
+    is_templated,
+    lock_outs,
+    pipeline,
+)
+
+__all__ = ["DEFAULT_PARAMS_FILE", "DvcYamlError", "declared_files", "merge_params"]
 
 
-class DvcYamlError(ValueError):
-    """A `dvc.yaml` whose structure DVC would reject."""
+DvcYamlError = DvcFileError  # a `dvc.yaml` whose structure DVC would reject
 
 
 class BadObjectId(ValueError):
@@ -86,77 +95,27 @@ class RefusedOut:
     note: str
 
 
-def _join(folder: str, *parts: str) -> str:
-    return posixpath.normpath(posixpath.join(folder, *parts))
-
-
-def _is_templated(value: Any) -> bool:
-    return isinstance(value, str) and "${" in value
-
-
-def _stage_bodies(stages: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
-    for body in stages.values():
-        if not isinstance(body, Mapping):
-            continue
-        if "do" in body and isinstance(body["do"], Mapping):  # foreach / matrix stages
-            yield body["do"]
-        else:
-            yield body
-
-
 def declared_files(
     document: Any, dvc_yaml_path: str
 ) -> tuple[list[dict[str, list[str]]], list[str]]:
-    """Params entries (one dict per stage or top-level file) and metrics paths of one dvc.yaml."""
-    if not isinstance(document, Mapping):
-        raise DvcYamlError(f"{dvc_yaml_path}: expected a mapping with `stages:`")
-    folder = posixpath.dirname(dvc_yaml_path)
+    """Params entries (one dict per stage or top-level file) and metrics paths of one
+    dvc.yaml (a document, or its `Pipeline`); what is still templated is left out."""
+    model = document if isinstance(document, Pipeline) else pipeline(document, dvc_yaml_path)
     params: list[dict[str, list[str]]] = []
     metrics: list[str] = []
-
-    stages = document.get("stages") or {}
-    if not isinstance(stages, Mapping):
-        raise DvcYamlError(f"{dvc_yaml_path}: `stages` must be a mapping of stage names")
-    for body in _stage_bodies(stages):
-        wdir = body.get("wdir") or "."
-        if _is_templated(wdir):
+    for stage in model.stages:
+        if stage.templated:
             continue
-        stage_params = body.get("params") or []
-        if not isinstance(stage_params, list):
-            raise DvcYamlError(f"{dvc_yaml_path}: stage `params` must be a list")
-        for entry in stage_params:
-            params.append(_stage_params_entry(entry, folder, str(wdir), dvc_yaml_path))
-        for entry in body.get("metrics") or []:
-            path = next(iter(entry)) if isinstance(entry, Mapping) and entry else entry
-            if isinstance(path, str) and not _is_templated(path):
-                metrics.append(_join(folder, str(wdir), path))
-
-    for entry in document.get("params") or []:
-        if isinstance(entry, str) and not _is_templated(entry):
-            params.append({_join(folder, entry): []})
-    for entry in document.get("metrics") or []:
-        if isinstance(entry, str) and not _is_templated(entry):
-            metrics.append(_join(folder, entry))
+        for entry in stage.params:
+            params.append(
+                {file: list(keys) for file, keys in entry.items() if not is_templated(file)}
+            )
+        metrics.extend(
+            out.path for out in stage.outs if out.kind == "metrics" and not out.templated
+        )
+    params.extend({file: []} for file in model.params if not is_templated(file))
+    metrics.extend(file for file in model.metrics if not is_templated(file))
     return params, metrics
-
-
-def _stage_params_entry(entry: Any, folder: str, wdir: str, where: str) -> dict[str, list[str]]:
-    if isinstance(entry, str):
-        return {_join(folder, wdir, DEFAULT_PARAMS_FILE): [] if _is_templated(entry) else [entry]}
-    if isinstance(entry, Mapping):
-        result: dict[str, list[str]] = {}
-        for file, keys in entry.items():
-            if _is_templated(file):
-                continue
-            if keys is None:
-                keys = []
-            if not isinstance(keys, list):
-                raise DvcYamlError(
-                    f"{where}: params of '{file}' must be a list of keys, got {type(keys).__name__}"
-                )
-            result[_join(folder, wdir, str(file))] = [str(k) for k in keys if not _is_templated(k)]
-        return result
-    raise DvcYamlError(f"{where}: a stage `params` entry must be a key or a mapping")
 
 
 def merge_params(entries: Iterable[dict[str, list[str]]]) -> dict[str, list[str]]:
@@ -174,59 +133,26 @@ def merge_params(entries: Iterable[dict[str, list[str]]]) -> dict[str, list[str]
 
 
 def cached_outputs(
-    lock_document: Any, dvc_lock_path: str, stage_wdirs: Mapping[str, str]
+    lock_document: Any, dvc_lock_path: str, declared: Pipeline | None = None
 ) -> dict[str, CachedOut | RefusedOut]:
-    """Repo-relative path -> cache entry, for each output recorded in one dvc.lock; an
-    entry whose hash is not an object id is a `RefusedOut` saying so."""
-    if not isinstance(lock_document, Mapping):
+    """Project-relative path -> cache entry, for each output recorded in one dvc.lock that
+    DVC reads from its cache (not `cache: false` in the dvc.yaml beside it); an entry whose
+    hash is not an object id is a `RefusedOut` saying so. A dvc.lock DVC would reject
+    records nothing here."""
+    try:
+        recorded = lock_outs(lock_document, dvc_lock_path, declared)
+    except DvcFileError:
         return {}
-    stages = lock_document.get("stages") or {}
-    if not isinstance(stages, Mapping):
-        return {}
-    folder = posixpath.dirname(dvc_lock_path)
     outputs: dict[str, CachedOut | RefusedOut] = {}
-    for name, stage in stages.items():
-        if not isinstance(stage, Mapping) or not isinstance(stage.get("outs") or [], list):
-            continue
-        wdir = stage_wdirs.get(str(name).split("@")[0], ".")
-        for out in stage.get("outs") or []:
-            if not isinstance(out, Mapping) or out.get("md5") in (None, ""):
-                continue  # nothing in the cache (cloud-versioned, --no-download)
-            path = _join(folder, wdir, str(out.get("path")))
-            problem = object_id_problem(out["md5"])
-            if problem is None:
-                outputs[path] = CachedOut(md5=out["md5"], legacy_layout=out.get("hash") != "md5")
-            else:
-                outputs[path] = RefusedOut(
-                    f"{path} is not read from the DVC cache: its md5 in {dvc_lock_path}, "
-                    f"{shown(out['md5'])}, {problem}"
-                )
+    for out in recorded:
+        if not out.in_cache or not out.cache:
+            continue  # nothing in the cache (cloud-versioned, --no-download, cache: false)
+        problem = object_id_problem(out.md5)
+        if problem is None:
+            outputs[out.path] = CachedOut(md5=out.md5, legacy_layout=not out.hash_md5)
+        else:
+            outputs[out.path] = RefusedOut(
+                f"{out.path} is not read from the DVC cache: its md5 in {dvc_lock_path}, "
+                f"{shown(out.md5)}, {problem}"
+            )
     return outputs
-
-
-def uncached_paths(document: Any, dvc_yaml_path: str) -> set[str]:
-    """Outputs declared with `cache: false`: DVC never reads these from its cache."""
-    if not isinstance(document, Mapping) or not isinstance(document.get("stages"), Mapping):
-        return set()
-    folder = posixpath.dirname(dvc_yaml_path)
-    paths = set()
-    for body in _stage_bodies(document["stages"]):
-        wdir = str(body.get("wdir") or ".")
-        for kind in ("outs", "metrics", "plots"):
-            for entry in body.get(kind) or []:
-                if not isinstance(entry, Mapping) or len(entry) != 1:
-                    continue
-                path, flags = next(iter(entry.items()))
-                if isinstance(flags, Mapping) and flags.get("cache") is False:
-                    paths.add(_join(folder, wdir, str(path)))
-    return paths
-
-
-def stage_wdirs(document: Any) -> dict[str, str]:
-    if not isinstance(document, Mapping) or not isinstance(document.get("stages"), Mapping):
-        return {}
-    return {
-        str(name): str(body.get("wdir") or ".")
-        for name, body in document["stages"].items()
-        if isinstance(body, Mapping)
-    }

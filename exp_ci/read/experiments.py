@@ -21,19 +21,24 @@ from exp_ci.adapters.git import CommitInfo, GitRepository
 from exp_ci.errors import UserError
 from exp_ci.limits import MAX_FILE_BYTES, size_problem
 from exp_ci.model import Baseline, Experiment, FileValues
+from exp_ci.read.dvcfiles import DEFAULT_PARAMS_FILE, DvcFileError, Pipeline
 from exp_ci.read.dvcyaml import (
-    DEFAULT_PARAMS_FILE,
     CachedOut,
-    DvcYamlError,
     RefusedOut,
     cached_outputs,
     declared_files,
     merge_params,
     path_problem,
-    stage_wdirs,
-    uncached_paths,
 )
-from exp_ci.read.formats import FileFormatError, parse_file, read_metrics, read_params
+from exp_ci.read.formats import (
+    FileFormatError,
+    extract_metrics,
+    parse_file,
+    read_metrics,
+    read_params,
+    select_keys,
+)
+from exp_ci.read.templating import Resolver
 
 SKIPPED_FOLDERS = frozenset({".git", ".dvc"})
 
@@ -52,6 +57,8 @@ class ReadPlan:
     params: dict[str, tuple[str, ...]]
     metrics: tuple[str, ...]
     outputs: dict[str, CachedOut | RefusedOut]  # DVC-cached outputs, for files not in Git
+    vars_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # ^ values of `vars` files used in `${}`, listed as params (as DVC lists them)
 
 
 class Snapshot(Protocol):
@@ -122,9 +129,10 @@ class WorkspaceSnapshot:
 
     def __init__(self, git: GitRepository) -> None:
         self._git = git
-        self._root = git.root
+        self._root = git.dvc_root
 
     def dvcyaml_paths(self) -> tuple[str, ...]:
+        prefix = self._git.dvc_prefix
         listed = self._git.run(
             "ls-files",
             "--cached",
@@ -132,15 +140,26 @@ class WorkspaceSnapshot:
             "--exclude-standard",
             "-z",
             "--",
-            "dvc.yaml",
-            "**/dvc.yaml",
+            f":(top){prefix}dvc.yaml",
+            f":(top){prefix}**/dvc.yaml",
         )
         paths = {
-            p
+            p.removeprefix(prefix)
             for p in listed.split("\0")
-            if p and not set(p.split("/")[:-1]) & SKIPPED_FOLDERS and (self._root / p).is_file()
+            if p.startswith(prefix)
+            and not set(p.split("/")[:-1]) & SKIPPED_FOLDERS
+            and (self._git.root / p).is_file()
         }
-        return tuple(sorted(paths, key=_dvcyaml_order))
+        return tuple(
+            sorted((p for p in paths if not self._in_other_project(p)), key=_dvcyaml_order)
+        )
+
+    def _in_other_project(self, path: str) -> bool:
+        """Whether a file is in a DVC project nested in this one (DVC leaves those out)."""
+        parts = path.split("/")[:-1]
+        return any(
+            is_dvc_project(self._root.joinpath(*parts[: depth + 1])) for depth in range(len(parts))
+        )
 
     def kind(self, path: str) -> str | None:
         if self.refusal(path) is not None:
@@ -189,13 +208,31 @@ class ExperimentReader:
         self._dvcyaml_paths: dict[str, tuple[str, ...]] = {}
         self._documents: dict[tuple[str, str], Any] = {}
         self._values: dict[tuple[str, str, str, tuple[str, ...]], FileValues] = {}
+        self._resolver = Resolver(self._document)
+
+    def project_tree(self, tree: str) -> str | None:
+        """The tree of the DVC project in a commit's (root) tree: the same one, or its
+        sub-folder's for a `dvc init --subdir` project; None when the commit lacks it."""
+        prefix = self._git.dvc_prefix.rstrip("/")
+        if not prefix:
+            return tree
+        entry = self._git.lookup(tree, prefix)
+        return entry.sha if entry is not None and entry.is_tree else None
 
     def snapshot(self, tree: str) -> TreeSnapshot:
-        return TreeSnapshot(self._git, tree, lambda sha: self._find_dvcyaml(sha, ""))
+        """The DVC project's files in a commit, from the commit's (root) tree."""
+        project = self.project_tree(tree)
+        return TreeSnapshot(
+            self._git, project or tree, lambda sha: self._find_dvcyaml(sha, "") if project else ()
+        )
 
     def read_commits(self, trees: Iterable[str]) -> dict[str, CommitData]:
         """Many commits at once: their Git objects are fetched in a few pipelined batches."""
-        trees = list(dict.fromkeys(trees))
+        roots = list(dict.fromkeys(trees))
+        if self._git.dvc_prefix:
+            self._git.prefetch_trees(roots, skip=SKIPPED_FOLDERS)  # to find the sub-folder
+        projects = {root: self.project_tree(root) for root in roots}
+        trees = [tree for tree in projects.values() if tree is not None]
         self._git.prefetch_trees(trees, skip=SKIPPED_FOLDERS)
         pipeline_files = [
             entry.sha
@@ -205,7 +242,7 @@ class ExperimentReader:
             if (entry := self._git.lookup(tree, name)) is not None
         ]
         self._git.prefetch_blobs(pipeline_files, max_size=MAX_FILE_BYTES)
-        plans = {tree: self._plan(self.snapshot(tree)) for tree in trees}
+        plans = {tree: self._plan(self._tree_snapshot(tree)) for tree in trees}
         self._git.prefetch_blobs(
             (
                 entry.sha
@@ -216,12 +253,21 @@ class ExperimentReader:
             ),
             max_size=MAX_FILE_BYTES,
         )
-        return {tree: self.read_commit(tree) for tree in trees}
+        return {root: self.read_commit(root) for root in roots}
+
+    def _tree_snapshot(self, project_tree: str) -> TreeSnapshot:
+        return TreeSnapshot(self._git, project_tree, lambda sha: self._find_dvcyaml(sha, ""))
 
     def read_commit(self, tree: str) -> CommitData:
-        data = self._by_tree.get(tree)
+        """The params and metrics of the DVC project in a commit's (root) tree."""
+        project = self.project_tree(tree)
+        if project is None:
+            return CommitData(
+                error=f"{self._git.dvc_prefix.rstrip('/')} (the DVC project) is not in this commit"
+            )
+        data = self._by_tree.get(project)
         if data is None:
-            data = self._by_tree[tree] = self.read_snapshot(self.snapshot(tree))
+            data = self._by_tree[project] = self.read_snapshot(self._tree_snapshot(project))
         return data
 
     def read_snapshot(self, snapshot: Snapshot) -> CommitData:
@@ -236,7 +282,15 @@ class ExperimentReader:
             file: self._values_of(snapshot, file, "metrics", (), plan.outputs)
             for file in plan.metrics
         }
+        for file, values in plan.vars_params.items():
+            if file not in params:  # DVC lists a params file once, whole or as tracked
+                params[file] = FileValues(file, data=values)
         return CommitData(params, metrics)
+
+    def pipeline(self, snapshot: Snapshot, path: str) -> Pipeline:
+        """The model of one dvc.yaml of a snapshot, its templating resolved as DVC
+        resolves it (memoised: see `exp_ci.read.templating.Resolver`)."""
+        return self._resolver.pipeline(path, lambda: self._document(snapshot, path), snapshot)
 
     def _plan(self, snapshot: Snapshot) -> ReadPlan | str:
         """What to read in a snapshot, or why its dvc.yaml files cannot say (memoised per tree)."""
@@ -245,7 +299,7 @@ class ExperimentReader:
             return self._plans[tree]
         try:
             plan: ReadPlan | str = self._make_plan(snapshot)
-        except (DvcYamlError, FileFormatError) as error:
+        except (DvcFileError, FileFormatError) as error:
             plan = str(error)
         if tree is not None:
             self._plans[tree] = plan
@@ -255,22 +309,17 @@ class ExperimentReader:
         entries: list[dict[str, list[str]]] = []
         metrics_paths: list[str] = []
         outputs: dict[str, CachedOut | RefusedOut] = {}
+        vars_params: dict[str, dict[str, Any]] = {}
         for path in snapshot.dvcyaml_paths():
-            document = self._document(snapshot, path)
-            params, metrics = declared_files(document, path)
+            model = self.pipeline(snapshot, path)
+            for file, values in model.vars_params.items():
+                vars_params.setdefault(file, {}).update(values)
+            params, metrics = declared_files(model, path)
             entries.extend(params)
             metrics_paths.extend(metrics)
-            lock_path = posixpath.join(posixpath.dirname(path), "dvc.lock")
-            if metrics and snapshot.kind(lock_path) == "file":
-                lock = self._document(snapshot, lock_path)
-                uncached = uncached_paths(document, path)
-                outputs.update(
-                    (out_path, out)
-                    for out_path, out in cached_outputs(
-                        lock, lock_path, stage_wdirs(document)
-                    ).items()
-                    if out_path not in uncached
-                )
+            if metrics and snapshot.kind(model.lock_path) == "file":
+                lock = self._document(snapshot, model.lock_path)
+                outputs.update(cached_outputs(lock, model.lock_path, model))
         if snapshot.kind(DEFAULT_PARAMS_FILE) == "file":
             entries.append({DEFAULT_PARAMS_FILE: []})
         params = {
@@ -283,7 +332,7 @@ class ExperimentReader:
                 f for path in dict.fromkeys(metrics_paths) for f in self._expand(snapshot, path)
             )
         )
-        return ReadPlan(params, metrics, outputs)
+        return ReadPlan(params, metrics, outputs, vars_params)
 
     def _find_dvcyaml(self, tree: str, prefix: str) -> tuple[str, ...]:
         """Paths of every dvc.yaml in a tree, memoised per subtree."""
@@ -292,6 +341,8 @@ class ExperimentReader:
             relative: list[str] = []
             for entry in self._git.tree(tree):
                 if entry.is_tree and entry.name not in SKIPPED_FOLDERS:
+                    if any(e.name == ".dvc" and e.is_tree for e in self._git.tree(entry.sha)):
+                        continue  # another DVC project (a sub-repo): DVC leaves it out
                     relative.extend(f"{entry.name}/{p}" for p in self._find_dvcyaml(entry.sha, ""))
                 elif not entry.is_tree and entry.name == "dvc.yaml":
                     relative.append(entry.name)
@@ -338,9 +389,7 @@ class ExperimentReader:
                 return _parse(path, kind, keys, lambda: read_bounded(snapshot, path))
             memo_key = (content_key, path, kind, keys)
             if memo_key not in self._values:
-                self._values[memo_key] = _parse(
-                    path, kind, keys, lambda: read_bounded(snapshot, path)
-                )
+                self._values[memo_key] = self._parsed_values(snapshot, path, kind, keys)
             return self._values[memo_key]
         out = outputs.get(path)
         if out is None:
@@ -359,6 +408,18 @@ class ExperimentReader:
                 f"`dvc pull {path}` brings it",
             )
         return _parse(path, kind, keys, lambda: content)
+
+    def _parsed_values(
+        self, snapshot: Snapshot, path: str, kind: str, keys: tuple[str, ...]
+    ) -> FileValues:
+        """A tracked file's values, through the document memo that templating shares."""
+        try:
+            document = self._document(snapshot, path)
+        except FileFormatError as error:
+            return FileValues(path, error=str(error))
+        if kind == "metrics":
+            return FileValues(path, data=extract_metrics(document) or {})
+        return FileValues(path, data=select_keys(document, keys) if keys else document)
 
 
 def _raise_or_return(document: Any) -> Any:
@@ -403,15 +464,36 @@ def _dvcyaml_order(path: str) -> tuple[int, str]:
     return (path.count("/"), path)
 
 
+def find_dvc_root(start: Path, git_root: Path) -> Path | None:
+    """The DVC project `start` is in, as DVC finds it: the nearest folder at or above it
+    (up to the Git repository's root) that holds `.dvc/`."""
+    folder = Path(os.path.realpath(start))
+    top = Path(os.path.realpath(git_root))
+    if folder.is_file():
+        folder = folder.parent
+    while True:
+        if is_dvc_project(folder):
+            return folder
+        if folder == top or folder.parent == folder or not folder.is_relative_to(top):
+            return None
+        folder = folder.parent
+
+
 def open_project(path: Path) -> GitRepository:
-    """The Git repository at `path`, checked to be a DVC project at its top level."""
+    """The Git repository at `path` and the DVC project `path` is in (its root, or a
+    sub-folder project made with `dvc init --subdir`); names are relative to that project."""
     git = GitRepository(path)
-    if not is_dvc_project(git.root):
+    root = find_dvc_root(path, git.root)
+    if root is None:
         git.close()
         raise UserError(
-            f"{git.root} is a Git repository but not a DVC project (no .dvc folder at its "
-            "top level). Run `dvc init` there, or pass the project with -C PATH."
+            f"{Path(path).resolve()} is not a DVC project, nor in one (no .dvc folder in it "
+            f"or above it, up to the Git repository's root {git.root}). Run `dvc init` (or "
+            "`dvc init --subdir` for a project in a sub-folder), or pass the project with -C PATH."
         )
+    relative = root.relative_to(os.path.realpath(git.root)).as_posix()
+    git.dvc_root = git.root / relative if relative != "." else git.root
+    git.dvc_prefix = "" if relative == "." else relative + "/"
     return git
 
 
@@ -431,7 +513,7 @@ def read_baselines(
     if all_baselines:
         wanted.sort(key=lambda sha: (sha != head, -commits[sha].created.timestamp(), sha))
     names = git.names_of_commits()
-    reader = ExperimentReader(git, LocalCache(git.root))
+    reader = ExperimentReader(git, LocalCache(git.dvc_root))
 
     selected = [ref for ref in refs if ref.baseline in commits]
     reader.read_commits([commits[sha].tree for sha in wanted] + [r.commit.tree for r in selected])
@@ -450,7 +532,7 @@ def read_baselines(
 
 def read_workspace(git: GitRepository) -> CommitData:
     """Params and metrics of the files on disk, as `dvc exp show` reads its workspace row."""
-    reader = ExperimentReader(git, LocalCache(git.root))
+    reader = ExperimentReader(git, LocalCache(git.dvc_root))
     return reader.read_snapshot(WorkspaceSnapshot(git))
 
 
@@ -474,7 +556,7 @@ def read_revision(git: GitRepository, rev: str) -> Experiment:
     """One commit (branch, tag or SHA) as a row: for comparing against a base commit."""
     sha = git.resolve_commit(rev)
     commit = git.commits([sha])[sha]
-    reader = ExperimentReader(git, LocalCache(git.root))
+    reader = ExperimentReader(git, LocalCache(git.dvc_root))
     return _experiment(reader, commit, sha, git.names_of_commits().get(sha), None)
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import posixpath
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,13 +23,8 @@ from exp_ci.errors import UserError
 from exp_ci.limits import size_problem
 from exp_ci.model import Experiment
 from exp_ci.numbers import finite_number
-from exp_ci.read.dvcyaml import (
-    CachedOut,
-    RefusedOut,
-    cached_outputs,
-    stage_wdirs,
-    uncached_paths,
-)
+from exp_ci.read.dvcfiles import DvcFileError, Pipeline, pipeline
+from exp_ci.read.dvcyaml import CachedOut, RefusedOut, cached_outputs
 from exp_ci.read.experiments import ExperimentReader, Snapshot, WorkspaceSnapshot, read_bounded
 from exp_ci.read.formats import FileFormatError, parse_file
 
@@ -113,31 +108,21 @@ def _declaration(path: str, props: Any) -> PlotDeclaration:
     )
 
 
-def _entries(value: Any) -> Iterable[tuple[str, Any]]:
-    """(key, properties) of a `plots:` list: `- path` or `- path: {...}`."""
-    for entry in value if isinstance(value, list) else []:
-        if isinstance(entry, str):
-            yield entry, None
-        elif isinstance(entry, Mapping) and len(entry) == 1:
-            key, props = next(iter(entry.items()))
-            yield str(key), props
-
-
-def _stage_bodies(stages: Any) -> Iterable[Mapping[str, Any]]:
-    for body in stages.values() if isinstance(stages, Mapping) else ():
-        if isinstance(body, Mapping) and isinstance(body.get("do"), Mapping):
-            yield body["do"]  # foreach / matrix stages
-        elif isinstance(body, Mapping):
-            yield body
-
-
 def declared_plots(document: Any, dvc_yaml_path: str) -> list[PlotDeclaration]:
-    """The plots one `dvc.yaml` declares, top-level ones first (DVC's order)."""
-    if not isinstance(document, Mapping):
-        return []
-    folder = posixpath.dirname(dvc_yaml_path)
+    """The plots one `dvc.yaml` (a document, or its `Pipeline`) declares, top-level ones
+    first (DVC's order); what is still templated is left out."""
+    if isinstance(document, Pipeline):
+        model = document
+    else:
+        if not isinstance(document, Mapping):
+            return []
+        try:
+            model = pipeline(document, dvc_yaml_path)
+        except DvcFileError:
+            return []
+    folder = model.folder
     plots: list[PlotDeclaration] = []
-    for key, props in _entries(document.get("plots")):
+    for key, props in model.plots:
         if _templated(key):
             continue
         y = props.get("y") if isinstance(props, Mapping) else None
@@ -156,13 +141,12 @@ def declared_plots(document: Any, dvc_yaml_path: str) -> list[PlotDeclaration]:
                     {**props, "x": x_field, "y": fields},
                 )
             )
-    for body in _stage_bodies(document.get("stages")):
-        wdir = body.get("wdir") or "."
-        if _templated(wdir):
+    for stage in model.stages:
+        if stage.templated:
             continue
-        for key, props in _entries(body.get("plots")):
-            if not _templated(key):
-                plots.append(_declaration(_join(folder, str(wdir), key), props))
+        for out in stage.outs:
+            if out.kind == "plots" and not out.templated:
+                plots.append(_declaration(out.path, out.props or None))
     return plots
 
 
@@ -250,10 +234,12 @@ def read_plots(git: GitRepository, commits: Sequence[str]) -> dict[str, PlotData
     """The plot series of each commit (full SHAs), through the experiment reader's caches."""
     from exp_ci.adapters.dvc import LocalCache
 
-    cache = LocalCache(git.root)
+    cache = LocalCache(git.dvc_root)
     reader = ExperimentReader(git, cache)
     infos = git.commits(list(dict.fromkeys(commits)))
-    return {sha: read_snapshot_plots(reader.snapshot(infos[sha].tree), cache) for sha in commits}
+    return {
+        sha: read_snapshot_plots(reader.snapshot(infos[sha].tree), cache, reader) for sha in commits
+    }
 
 
 def read_row_plots(git: GitRepository, rows: Sequence[Experiment]) -> dict[str, PlotData]:
@@ -262,21 +248,26 @@ def read_row_plots(git: GitRepository, rows: Sequence[Experiment]) -> dict[str, 
 
     commits = read_plots(git, [row.rev for row in rows if row.rev != "workspace"])
     if any(row.rev == "workspace" for row in rows):
-        commits["workspace"] = read_snapshot_plots(WorkspaceSnapshot(git), LocalCache(git.root))
+        cache = LocalCache(git.dvc_root)
+        commits["workspace"] = read_snapshot_plots(
+            WorkspaceSnapshot(git), cache, ExperimentReader(git, cache)
+        )
     return commits
 
 
-def read_snapshot_plots(snapshot: Snapshot, cache) -> PlotData:
+def read_snapshot_plots(snapshot: Snapshot, cache, reader: ExperimentReader) -> PlotData:
+    """The plot series of one snapshot, from the plots its dvc.yaml files declare (their
+    templating resolved through `reader`)."""
     series: dict[str, Series] = {}
     errors: dict[str, str] = {}
     for dvc_yaml in snapshot.dvcyaml_paths():
         try:
-            document = parse_file(dvc_yaml, read_bounded(snapshot, dvc_yaml))
-        except FileFormatError as error:
+            model = reader.pipeline(snapshot, dvc_yaml)
+        except (FileFormatError, DvcFileError) as error:
             errors[dvc_yaml] = str(error)
             continue
         outputs: dict[str, CachedOut | RefusedOut] | None = None
-        for plot in declared_plots(document, dvc_yaml):
+        for plot in declared_plots(model, dvc_yaml):
             kind = snapshot.kind(plot.path)
             if kind == "dir":
                 files = [
@@ -288,7 +279,7 @@ def read_snapshot_plots(snapshot: Snapshot, cache) -> PlotData:
                 files = [(plot.path, None)]
             else:
                 if outputs is None:
-                    outputs = _cached_outputs(snapshot, document, dvc_yaml)
+                    outputs = _cached_outputs(snapshot, model)
                 files = [(plot.path, outputs.get(plot.path))]
             for path, out in files:
                 if any(s.file == path for s in series.values()) or path in errors:
@@ -303,22 +294,14 @@ def read_snapshot_plots(snapshot: Snapshot, cache) -> PlotData:
     return PlotData(tuple(series.values()), errors)
 
 
-def _cached_outputs(
-    snapshot: Snapshot, document: Any, dvc_yaml: str
-) -> dict[str, CachedOut | RefusedOut]:
-    lock_path = posixpath.join(posixpath.dirname(dvc_yaml), "dvc.lock")
-    if snapshot.kind(lock_path) != "file":
+def _cached_outputs(snapshot: Snapshot, model: Pipeline) -> dict[str, CachedOut | RefusedOut]:
+    if snapshot.kind(model.lock_path) != "file":
         return {}
     try:
-        lock = parse_file(lock_path, read_bounded(snapshot, lock_path))
+        lock = parse_file(model.lock_path, read_bounded(snapshot, model.lock_path))
     except FileFormatError:
         return {}
-    uncached = uncached_paths(document, dvc_yaml)
-    return {
-        path: out
-        for path, out in cached_outputs(lock, lock_path, stage_wdirs(document)).items()
-        if path not in uncached
-    }
+    return cached_outputs(lock, model.lock_path, model)
 
 
 def _content(snapshot: Snapshot, path: str, out: CachedOut | RefusedOut | None, cache) -> bytes:

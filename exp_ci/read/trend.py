@@ -33,7 +33,7 @@ def read_trends(
     """The metric's trend up to each of `revs` (one reader, so shared history is read once)."""
     from exp_ci.adapters.dvc import LocalCache
 
-    reader = ExperimentReader(git, LocalCache(git.root))
+    reader = ExperimentReader(git, LocalCache(git.dvc_root))
     histories = {rev: first_parent_history(git, rev, count) for rev in revs}
     data = reader.read_commits(tree for history in histories.values() for _, tree in history)
     trends = {}

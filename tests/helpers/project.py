@@ -229,6 +229,9 @@ def dvc_values(rows: Sequence[dict]) -> dict[str, dict[str, object]]:
     def take(entry: dict) -> None:
         data = entry["data"]
         values: dict[str, object] = {"name": entry.get("name"), "errors": set()}
+        if data is None:  # the revision as a whole did not load (e.g. its dvc.yaml)
+            result[entry["rev"]] = {**values, "errors": {""}, "params": {}, "metrics": {}}
+            return
         for kind in ("params", "metrics"):
             merged: dict[str, object] = {}
             for path, file in data[kind].items():
@@ -260,3 +263,27 @@ def exp_ci_values(document: dict) -> dict[str, dict[str, object]]:
                 "metrics": row["metrics"],
             }
     return result
+
+
+def differences(ours: Mapping[str, dict], theirs: Mapping[str, dict]) -> list[str]:
+    """What one side has that the other lacks or has otherwise, both ways: rows, names,
+    unreadable files, and every params and metrics value (empty when they agree)."""
+    found = [f"row {rev[:7]}: only exp-ci lists it" for rev in ours.keys() - theirs.keys()]
+    found += [f"row {rev[:7]}: only DVC lists it" for rev in theirs.keys() - ours.keys()]
+    for rev in ours.keys() & theirs.keys():
+        mine, dvc = ours[rev], theirs[rev]
+        where = f"row {rev[:7]} ({mine['name'] or dvc['name']})"
+        if mine["name"] != dvc["name"]:
+            found.append(f"{where}: named {mine['name']!r} by exp-ci, {dvc['name']!r} by DVC")
+        if mine["errors"] != dvc["errors"]:
+            found.append(f"{where}: unreadable {mine['errors']} by exp-ci, {dvc['errors']} by DVC")
+        for kind in ("params", "metrics"):
+            a, b = mine[kind], dvc[kind]
+            found += [f"{where}: {kind} {k}={a[k]!r} only in exp-ci" for k in a.keys() - b.keys()]
+            found += [f"{where}: {kind} {k}={b[k]!r} only in DVC" for k in b.keys() - a.keys()]
+            found += [
+                f"{where}: {kind} {k} is {a[k]!r} in exp-ci, {b[k]!r} in DVC"
+                for k in a.keys() & b.keys()
+                if a[k] != b[k] or type(a[k]) is not type(b[k])
+            ]
+    return sorted(found)
