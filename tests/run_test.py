@@ -101,7 +101,8 @@ def test_a_failing_point_is_recorded_the_others_finish_and_are_pushed(
     assert run(repo, "git", "status", "--porcelain", env=env) == ""
     assert (repo / "params.yaml").read_text() == params_before
     scratch = repo / ".dvc" / "tmp" / "exp-ci"
-    assert sorted(p.name for p in scratch.iterdir() if p.is_dir()) == ["logs"]
+    # No scratch clone is left; the objects verified in the DVC remote are remembered.
+    assert sorted(p.name for p in scratch.iterdir() if p.is_dir()) == ["logs", "remote-index"]
 
     # In GitHub Actions: a log group per experiment, an error annotation for the failure.
     out = result.stdout
@@ -365,3 +366,26 @@ def test_scratch_folders_are_claimed_once_and_reused_after_release(tmp_path: Pat
     assert again.path.name == "w1" and not again.path.exists()
     again.release()
     second.release()
+
+
+def test_the_summary_says_pushed_only_for_refs_that_reached_origin(
+    repo: Path, env, tmp_path: Path, sweep_root: Path
+):
+    """Defect 7 of issue 15: `pushed` is read back from origin, not assumed. Here a lock
+    file that a killed push left on origin stops one of the two refs."""
+    baseline = head(repo, env)
+    lock = sweep_root / "origin.git" / "refs" / "exps" / baseline[:2] / baseline[2:] / "ro-1.lock"
+    lock.parent.mkdir(parents=True)
+    lock.write_text("")
+    summary = tmp_path / "s.json"
+    args = ("run", "-S", "lr=0.4,0.5", "--name-prefix", "ro", "--push", "origin")
+    result = exp_ci(repo, env, *args, "--summary", str(summary))
+    assert result.returncode == 2
+    assert f"`rm '{lock}'`" in result.stderr
+    pushed = {e["name"]: e["pushed"] for e in summary_of(summary)["experiments"]}
+    on_origin = experiment_refs(repo, env, remote="origin")
+    assert pushed == {name: any(r.endswith("/" + name) for r in on_origin) for name in pushed}
+    assert pushed["ro-1"] is False
+    for sha in experiment_refs(repo, env).values():
+        md5 = lock_md5(repo, sha, "model.txt", env)
+        assert object_path(sweep_root / "storage", md5).is_file()  # the data went first

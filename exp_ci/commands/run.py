@@ -16,7 +16,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -361,20 +361,18 @@ def _finish(
     options: RunOptions,
     dvc_remote: str | None,
 ) -> int:
-    from exp_ci.adapters.dvc import DvcCommandError, exp_push
-
     finished = [outcome for outcome in outcomes if outcome.ok]
     failed = [outcome for outcome in outcomes if not outcome.ok]
     metrics = _metrics(git, baseline, finished) if options.summary else {}
-    push_error: DvcCommandError | None = None
-    pushed = False
+    push_error: UserError | None = None
+    on_origin: dict[str, str] = {}
     if options.push and finished:
-        _say(options, f"pushing {len(finished)} experiment(s) to {options.push} (dvc exp push)")
         try:
-            exp_push(git.root, options.push, [o.ref for o in finished if o.ref], dvc_remote or "")
-            pushed = True
-        except DvcCommandError as error:
+            _push(git, finished, options, dvc_remote)
+        except UserError as error:
             push_error = error
+        on_origin = _on_origin(git, options.push)
+    pushed = {o.task.name for o in finished if o.ref and on_origin.get(o.ref) == o.rev}
     document = summary_document(request, baseline, outcomes, metrics, options.push, pushed)
     if options.summary:
         _write_summary(options.summary, document)
@@ -383,13 +381,66 @@ def _finish(
         options,
         f"{len(finished)} finished, {len(failed)} failed"
         + (f" ({', '.join(o.task.name for o in failed)})" if failed else "")
-        + (f"; the finished ones are pushed to {options.push}" if pushed else ""),
+        + (
+            _pushed_phrase(len(pushed), len(finished), options.push)
+            if options.push and finished
+            else ""
+        ),
     )
     if push_error is not None:
         raise push_error
     if failed and not options.allow_failures:
         return EXIT_CHECK_FAILED
     return EXIT_OK
+
+
+def _push(
+    git: GitRepository, finished: Sequence[Outcome], options: RunOptions, dvc_remote: str | None
+) -> None:
+    """The data of every finished experiment into the DVC remote, checked there object by
+    object (`hooks.publish`); then their refs (`dvc exp push --no-cache`). An experiment
+    whose data is not all there keeps its ref at home: nothing on origin lacks its data."""
+    from exp_ci.adapters.dvc import DvcCommandError, exp_push_refs
+    from exp_ci.hooks.publish import ensure_data, missing_message
+
+    remote = options.push or ""
+    _say(options, f"pushing the data of {len(finished)} experiment(s) to DVC remote '{dvc_remote}'")
+    checks = ensure_data(
+        git.root, [o.rev for o in finished if o.rev], dvc_remote, say=lambda s: _say(options, s)
+    )
+    if not all(check.complete for check in checks):
+        raise UserError(
+            missing_message(
+                checks,
+                "the finished experiments",
+                f"No experiment ref was pushed to {remote}; they are kept here. Fix the cause, "
+                f"then push them with `exp-ci run` again or `dvc exp push {remote} NAME...`.",
+            )
+        )
+    _say(options, f"data checked in DVC remote '{dvc_remote}'; pushing the experiment refs")
+    try:
+        exp_push_refs(git.root, remote, [o.ref for o in finished if o.ref])
+    except DvcCommandError as error:
+        raise UserError(
+            f"{error.message}\nThe data is in DVC remote '{dvc_remote}'; the summary lists "
+            f"which experiments reached {remote}. Rerun to push the rest."
+        ) from None
+
+
+def _on_origin(git: GitRepository, remote: str) -> dict[str, str]:
+    """Experiment refs on the Git remote now: what the summary reports as pushed."""
+    from exp_ci.adapters.git import remote_experiment_refs
+
+    try:
+        return remote_experiment_refs(git, remote)
+    except UserError:
+        return {}
+
+
+def _pushed_phrase(pushed: int, finished: int, remote: str) -> str:
+    if pushed == finished:
+        return f"; the finished ones are on {remote}, their data checked in the DVC remote"
+    return f"; {pushed} of the {finished} finished are on {remote}"
 
 
 def _metrics(
@@ -415,7 +466,7 @@ def summary_document(
     outcomes: Sequence[Outcome],
     metrics: Mapping[str, Mapping[str, Any]],
     push: str | None,
-    pushed: bool,
+    pushed: Collection[str],
 ) -> dict[str, Any]:
     """The --summary JSON (version 1)."""
     plan = request.plan
@@ -439,7 +490,7 @@ def summary_document(
                 metrics=dict(metrics.get(task.name, {})),
                 log_tail=[] if outcome.ok else outcome.tail(),
                 log_file=str(outcome.log_file) if outcome.log_file else None,
-                pushed=pushed and outcome.ok,
+                pushed=task.name in pushed,
             )
         experiments.append(entry)
     return {
