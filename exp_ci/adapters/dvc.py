@@ -321,7 +321,7 @@ class DvcRemote:
             if legacy_layout:  # DVC 2 objects: ab/cdef... at the remote's root
                 return get_odb(fs, fs_path, hash_name="md5-dos2unix", **fs_config)
             return get_odb(fs, fs.join(fs_path, "files", "md5"), hash_name="md5", **fs_config)
-        except DvcException as error:
+        except (DvcException, ImportError) as error:  # ImportError: a plugin is missing
             raise UserError(
                 f"DVC cannot open the remote '{name}' ({url}): {' '.join(str(error).split())}. "
                 "If a plugin is missing (`dvc-s3`, `dvc-ssh`, ...), install it where exp-ci "
