@@ -388,11 +388,21 @@ def local_line(step: RefStep, *, done: bool) -> str:
     return f"{_tense(done, 'create', 'created')} {what} at {at} {about}"
 
 
-def data_line(experiment: Experiment, git_remote: str, dvc_remote: str, *, done: bool) -> str:
+def data_line(experiment: Experiment, dvc_remote: str, pushed: int, *, done: bool) -> str:
+    if not done:
+        return (
+            f"would check that DVC remote '{dvc_remote}' has the data of experiment "
+            f"{experiment.label}, and push what it lacks"
+        )
+    sent = f"{pushed} object(s) pushed" if pushed else "nothing to push"
     return (
-        f"{_tense(done, 'push', 'pushed')} the data of experiment {experiment.label} to DVC "
-        f"remote '{dvc_remote}' and {experiment.ref} to {git_remote} (dvc exp push)"
+        f"the data of experiment {experiment.label} is in DVC remote '{dvc_remote}' "
+        f"(checked there; {sent})"
     )
+
+
+def exp_ref_line(experiment: Experiment, git_remote: str, *, done: bool) -> str:
+    return f"{_tense(done, 'push', 'pushed')} {experiment.ref} to {git_remote}"
 
 
 def remote_line(step: RefStep, git_remote: str, *, done: bool) -> str:

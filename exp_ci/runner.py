@@ -3,9 +3,10 @@
 Each of the J workers owns a scratch clone of the project under `.dvc/tmp/exp-ci/w<k>`
 (`git clone --shared`: no object is copied) checked out at the baseline commit, with the
 project's DVC cache as its cache, removed when the sweep ends.
-It runs its experiments one after the other with `dvc exp run --name N -S ...`, resets the
-clone between them, and at the end fetches its experiment refs into the project in one
-`git fetch`. So:
+It runs its experiments one after the other with `dvc exp run --name N -S ...`, fetches
+each experiment's ref into the project as soon as it finishes (before reporting it "ok"),
+and resets the clone between them. A clone that a killed run left behind is searched for
+finished experiments at the next start (`recover_scratch`). So:
 
 - every experiment's parent is the baseline (HEAD's commit), as with `dvc exp run`;
 - cached outputs land in the project's cache, so `dvc exp push` finds them;
@@ -149,7 +150,6 @@ class _Sweep:
     def work(self, base: Path) -> None:
         clone = None
         slot: _Slot | None = None
-        made: list[str] = []  # refs of experiments finished here, not yet in the project
         try:
             while not self.stop.is_set():
                 try:
@@ -163,8 +163,8 @@ class _Sweep:
                 path = slot.path
                 self.reporter.started(task)
                 outcome = self._run(clone, path, task)
-                if outcome.ref:
-                    made.append(outcome.ref)
+                if outcome.ref:  # into the project before it is reported: finished is kept
+                    self._bring_back(path, [outcome.ref])
                 with self.project_lock:
                     self.outcomes.append(outcome)
                 self.reporter.finished(outcome)
@@ -173,24 +173,18 @@ class _Sweep:
             self.stop.set()
         finally:
             if slot is not None:
-                self._bring_back(slot.path, made)
                 if clone is not None:
                     clone.close()
                 slot.release()
 
     def _bring_back(self, path: Path, refs: list[str]) -> None:
-        """Fetch this clone's experiments into the project, in one `git fetch` (also when the
-        sweep was interrupted: finished experiments are kept). Names were checked to be free
+        """Fetch an experiment into the project as soon as it finishes, before it is
+        reported "ok": a kill after that loses nothing. Names were checked to be free
         before the sweep, so this overwrites nothing."""
         from exp_ci.adapters.git import fetch_refs
 
-        if not refs:
-            return
-        try:
-            with self.project_lock:
-                fetch_refs(self.git, str(path), refs)
-        except BaseException as error:
-            self.crash = self.crash or error
+        with self.project_lock:
+            fetch_refs(self.git, str(path), refs)
 
     def _prepare(self, path: Path) -> GitRepository:
         from exp_ci.adapters.dvc import share_project_config
@@ -231,6 +225,61 @@ class _Sweep:
             ref if rev else None,
             result.exit_code,
         )
+
+
+def recover_scratch(git: GitRepository, base: Path) -> list[str]:
+    """Experiments that a killed run finished in scratch clones no process holds now,
+    fetched into the project (before the clones are claimed and removed). DVC makes the
+    ref only once the experiment is committed, its outputs already in the project's cache.
+    A ref the project has with another commit is left alone; the refs fetched, returned."""
+    recovered: list[str] = []
+    if not base.is_dir():
+        return recovered
+    have = {ref.ref: ref.commit.sha for ref in git.experiment_refs()}
+    for folder in sorted(base.glob("w*")):
+        if not (folder / ".git").is_dir():
+            continue
+        with _held(base / f"{folder.name}.lock") as mine:
+            if mine:
+                recovered += _recover_clone(git, folder, have)
+    return recovered
+
+
+def _recover_clone(git: GitRepository, folder: Path, have: dict[str, str]) -> list[str]:
+    from exp_ci.adapters.git import GitRepository, fetch_refs
+    from exp_ci.errors import UserError
+
+    try:
+        clone = GitRepository(folder)
+    except UserError:  # a clone cut short before Git made it: nothing finished there
+        return []
+    try:
+        found = {ref.ref: ref.commit.sha for ref in clone.experiment_refs()}
+        new = [ref for ref in found if ref not in have]
+        if new:
+            fetch_refs(git, str(folder), new)
+            have.update((ref, found[ref]) for ref in new)
+        return new
+    finally:
+        clone.close()
+
+
+@contextlib.contextmanager
+def _held(lock: Path):
+    """Hold a slot's lock file while the block runs; yields False when another process
+    holds it (its clone is in use)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: slots are never reused there
+        yield False
+        return
+    with lock.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            yield False
+            return
+        yield True
 
 
 class _Slot:

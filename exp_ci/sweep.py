@@ -333,6 +333,35 @@ def missing_params(axes: Sequence[Axis], documents: Mapping[str, Any]) -> list[s
     return problems
 
 
+def point_matches(point: Point, axes: Sequence[Axis], documents: Mapping[str, Any]) -> bool:
+    """Whether an experiment's params files (`documents`, parsed, as in `missing_params`)
+    hold every value `point` sets: the same experiment, from an earlier run of the same
+    plan. Values compare as DVC reads `-S` values (YAML), so `0.10` matches `0.1`."""
+    import yaml
+
+    by_name = {axis.name: axis for axis in axes}
+    for setting in point.settings:
+        axis = by_name.get(setting.param)
+        document = documents.get(axis.file) if axis else None
+        if axis is None or not isinstance(document, (Mapping, list)):
+            return False
+        node: Any = document
+        for part in axis.param.split("."):
+            if isinstance(node, Mapping) and part in node:
+                node = node[part]
+            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            else:
+                return False
+        try:
+            wanted = yaml.safe_load(setting.value)
+        except yaml.YAMLError:
+            wanted = setting.value
+        if wanted != node:
+            return False
+    return True
+
+
 def _has_key(document: Any, dotted: str) -> bool:
     node = document
     for part in dotted.split("."):

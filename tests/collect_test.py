@@ -148,3 +148,27 @@ def test_nothing_pushed_yet_is_not_an_error(sweep_root: Path, env):
     result = exp_ci(collector, env, "collect", "origin")
     assert result.returncode == 0, result.stderr
     assert "collected 0 experiment(s)" in result.stderr
+
+
+def test_with_data_names_an_object_the_remote_lacks_and_exits_2(sweep_root: Path, env):
+    """Defect 2 of issue 15: a shard's experiment reached origin without its data (as when
+    `dvc exp push`, which sends refs first, was killed): collect --with-data says which."""
+    runner = clone(sweep_root, "runner", env)
+    result = exp_ci(runner, env, "run", "-S", "lr=0.7", "--name-prefix", "lost")
+    assert result.returncode == 0, result.stderr
+    [(ref, sha)] = experiment_refs(runner, env).items()
+    run(runner, "dvc", "exp", "push", "--no-cache", "origin", ref, env=env)  # the ref only
+    md5 = lock_md5(runner, sha, "model.txt", env)
+    assert not object_path(sweep_root / "storage", md5).exists()
+
+    collector = clone(sweep_root, "collector", env)
+    result = exp_ci(collector, env, "collect", "origin", "--with-data")
+    assert result.returncode == 2, result.stderr
+    assert "the experiments lost-1 record" in result.stderr
+    assert f"model.txt  md5 {md5}" in result.stderr
+    assert ref in experiment_refs(collector, env)  # the refs are collected, the gap named
+
+    # Once the shard pushes its data, the same command completes.
+    run(runner, "dvc", "exp", "push", "origin", ref, env=env)
+    result = exp_ci(collector, env, "collect", "origin", "--with-data")
+    assert result.returncode == 0, result.stderr

@@ -58,3 +58,30 @@ def baselines(template) -> dict[str, str]:
 @pytest.fixture
 def env(session_env: dict[str, str]) -> dict[str, str]:
     return session_env
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint(session_env: dict[str, str]):
+    """moto's S3 server on 127.0.0.1, once per session; the dummy credentials go into the
+    session's environment (and so into every DVC subprocess)."""
+    pytest.importorskip("moto.server")
+    pytest.importorskip("dvc_s3")
+    from tests.helpers.s3 import CREDENTIALS, moto_server
+
+    session_env.update(CREDENTIALS)
+    yield from moto_server()
+
+
+@pytest.fixture
+def s3(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest):
+    """A fresh bucket on the local moto server."""
+    import re
+
+    from tests.helpers.s3 import CREDENTIALS, S3
+
+    for name, value in CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    bucket = re.sub(r"[^a-z0-9-]", "-", request.node.name.lower())[:50].strip("-") + "-b"
+    store = S3(moto_endpoint, bucket)
+    store.client().create_bucket(Bucket=bucket)
+    return store

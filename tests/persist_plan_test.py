@@ -15,6 +15,7 @@ from exp_ci.persist_plan import (
     RefState,
     commit_message,
     data_line,
+    exp_ref_line,
     local_line,
     make_target,
     plan_refs,
@@ -355,11 +356,18 @@ def test_a_ref_where_git_needs_a_folder_or_a_file_is_refused():
         plan_refs([target], {"refs/heads/keep/lr-high/old": RefState(OTHER, OTHER)})
 
 
-def test_data_line_names_the_experiment_ref_and_both_remotes():
-    line = data_line(experiment(), "origin", "storage", done=False)
-    assert line == (
-        "would push the data of experiment lr-high to DVC remote 'storage' and "
-        f"refs/exps/bb/{BASE[2:]}/lr-high to origin (dvc exp push)"
+def test_data_line_says_the_data_is_checked_in_the_remote_and_what_was_pushed():
+    assert data_line(experiment(), "storage", 0, done=False) == (
+        "would check that DVC remote 'storage' has the data of experiment lr-high, and "
+        "push what it lacks"
+    )
+    assert data_line(experiment(), "storage", 3, done=True) == (
+        "the data of experiment lr-high is in DVC remote 'storage' (checked there; 3 "
+        "object(s) pushed)"
+    )
+    assert data_line(experiment(), "storage", 0, done=True).endswith("nothing to push)")
+    assert exp_ref_line(experiment(), "origin", done=False) == (
+        f"would push refs/exps/bb/{BASE[2:]}/lr-high to origin"
     )
 
 

@@ -109,8 +109,9 @@ def test_best_as_a_branch_reaches_a_fresh_clone_with_its_data(kept, env, tmp_pat
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
         f"created branch exp/lr-high at {rev[:7]} (experiment lr-high)",
-        "pushed the data of experiment lr-high to DVC remote 'storage' and "
-        f"{exp_ref(kept, env, 'lr-high')} to origin (dvc exp push)",
+        "the data of experiment lr-high is in DVC remote 'storage' (checked there; 1 "
+        "object(s) pushed)",
+        f"pushed {exp_ref(kept, env, 'lr-high')} to origin",
         "pushed branch exp/lr-high to origin",
     ]
     assert f"{rev}\trefs/heads/exp/lr-high" in remote_refs(kept, env)
@@ -146,6 +147,8 @@ def test_a_rerun_is_a_no_op(kept, env):
     rev = exp_rev(kept, env, "lr-high")
     assert result.stdout.splitlines() == [
         f"branch exp/lr-high is up to date at {rev[:7]} (experiment lr-high)",
+        "the data of experiment lr-high is in DVC remote 'storage' (checked there; "
+        "nothing to push)",
         "branch exp/lr-high is up to date on origin",
     ]
     assert state(kept, env) == before
@@ -222,10 +225,12 @@ def test_dry_run_prints_exactly_the_plan_and_writes_nothing(kept, env, tmp_path)
     assert result.stdout.splitlines() == [
         f"would create tag exp/lr-high-{lr[:7]} at {lr[:7]} (experiment lr-high)",
         f"would create tag exp/no-loss-{no_loss[:7]} at {no_loss[:7]} (experiment no-loss)",
-        "would push the data of experiment lr-high to DVC remote 'storage' and "
-        f"{exp_ref(kept, env, 'lr-high')} to origin (dvc exp push)",
-        "would push the data of experiment no-loss to DVC remote 'storage' and "
-        f"{exp_ref(kept, env, 'no-loss')} to origin (dvc exp push)",
+        "would check that DVC remote 'storage' has the data of experiment lr-high, and "
+        "push what it lacks",
+        "would check that DVC remote 'storage' has the data of experiment no-loss, and "
+        "push what it lacks",
+        f"would push {exp_ref(kept, env, 'lr-high')} to origin",
+        f"would push {exp_ref(kept, env, 'no-loss')} to origin",
         f"would push tag exp/lr-high-{lr[:7]} to origin",
         f"would push tag exp/no-loss-{no_loss[:7]} to origin",
     ]
@@ -399,3 +404,70 @@ def test_pr_needs_a_pushed_branch(kept, env):
     assert result.returncode == 2 and "add --push REMOTE" in result.stderr
     result = persist(kept, env, "lr-high", "--as", "tag", "--push", "origin", "--pr")
     assert result.returncode == 2 and "--as branch" in result.stderr
+
+
+# --- issue 15: the data checked in the remote before every ref; tags rerun; lock files --
+
+
+def cached_json_object(root: Path, env, rev: str) -> Path:
+    lock = yaml.safe_load(run(root, "git", "show", f"{rev}:dvc.lock", env=env))
+    (md5_,) = [o["md5"] for o in lock["stages"]["train"]["outs"] if o["path"] == "cached.json"]
+    return storage(root) / "files" / "md5" / md5_[:2] / md5_[2:]
+
+
+def test_a_rerun_puts_back_data_the_remote_lost_although_the_branch_is_up_to_date(kept, env):
+    """Defect 1 of issue 15: the branch on origin, its data gone from the remote (a push
+    killed after the ref, a bucket that lost an object): the rerun checks the remote itself,
+    not only the refs, pushes the object again and says so."""
+    rev = exp_rev(kept, env, "lr-high")
+    assert persist(kept, env, "lr-high", "--push", "origin").returncode == 0
+    lost = cached_json_object(kept, env, rev)
+    lost.unlink()
+
+    result = persist(kept, env, "lr-high", "--push", "origin")
+    assert result.returncode == 0, result.stderr
+    assert (
+        "the data of experiment lr-high is in DVC remote 'storage' (checked there; 1 "
+        "object(s) pushed)"
+    ) in result.stdout.splitlines()
+    assert lost.is_file()
+
+
+def test_data_in_neither_cache_nor_remote_is_named_and_no_ref_is_pushed(kept, env):
+    rev = exp_rev(kept, env, "lr-high")
+    lost = cached_json_object(kept, env, rev)
+    local = kept / ".dvc" / "cache" / lost.relative_to(storage(kept))
+    local.unlink()
+    result = persist(kept, env, "lr-high", "--push", "origin")
+    assert result.returncode == 2
+    assert f"cached.json  md5 {lost.parent.name}{lost.name}" in result.stderr
+    assert "not in the local cache either" in result.stderr
+    assert "No branch or tag reached origin" in result.stderr
+    assert "refs/heads/exp/lr-high" not in remote_refs(kept, env)
+    assert "refs/exps/" not in remote_refs(kept, env)
+
+
+def test_a_tag_rerun_is_up_to_date(kept, env):
+    """Defect 3: the tag on origin is compared by the commit it peels to."""
+    rev = exp_rev(kept, env, "lr-high")
+    assert persist(kept, env, "lr-high", "--as", "tag", "--push", "origin").returncode == 0
+    before = state(kept, env)
+    result = persist(kept, env, "lr-high", "--as", "tag", "--push", "origin")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == f"tag exp/lr-high-{rev[:7]} is up to date on origin"
+    assert state(kept, env) == before
+
+
+def test_a_stale_lock_file_on_a_folder_origin_is_named_with_the_command_to_remove_it(kept, env):
+    """Defect 6: a killed push left `refs/heads/exp/lr-high.lock` in the origin."""
+    lock = origin(kept) / "refs" / "heads" / "exp" / "lr-high.lock"
+    lock.parent.mkdir(parents=True)
+    lock.write_text("")
+    result = persist(kept, env, "lr-high", "--push", "origin")
+    assert result.returncode == 2
+    assert f"`rm '{lock}'`" in result.stderr
+    assert "then rerun the same command" in result.stderr
+    lock.unlink()
+    result = persist(kept, env, "lr-high", "--push", "origin")
+    assert result.returncode == 0, result.stderr
+    assert "pushed branch exp/lr-high to origin" in result.stdout

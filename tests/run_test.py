@@ -101,7 +101,8 @@ def test_a_failing_point_is_recorded_the_others_finish_and_are_pushed(
     assert run(repo, "git", "status", "--porcelain", env=env) == ""
     assert (repo / "params.yaml").read_text() == params_before
     scratch = repo / ".dvc" / "tmp" / "exp-ci"
-    assert sorted(p.name for p in scratch.iterdir() if p.is_dir()) == ["logs"]
+    # No scratch clone is left; the objects verified in the DVC remote are remembered.
+    assert sorted(p.name for p in scratch.iterdir() if p.is_dir()) == ["logs", "remote-index"]
 
     # In GitHub Actions: a log group per experiment, an error annotation for the failure.
     out = result.stdout
@@ -365,3 +366,76 @@ def test_scratch_folders_are_claimed_once_and_reused_after_release(tmp_path: Pat
     assert again.path.name == "w1" and not again.path.exists()
     again.release()
     second.release()
+
+
+def test_the_summary_says_pushed_only_for_refs_that_reached_origin(
+    repo: Path, env, tmp_path: Path, sweep_root: Path
+):
+    """Defect 7 of issue 15: `pushed` is read back from origin, not assumed. Here a lock
+    file that a killed push left on origin stops one of the two refs."""
+    baseline = head(repo, env)
+    lock = sweep_root / "origin.git" / "refs" / "exps" / baseline[:2] / baseline[2:] / "ro-1.lock"
+    lock.parent.mkdir(parents=True)
+    lock.write_text("")
+    summary = tmp_path / "s.json"
+    args = ("run", "-S", "lr=0.4,0.5", "--name-prefix", "ro", "--push", "origin")
+    result = exp_ci(repo, env, *args, "--summary", str(summary))
+    assert result.returncode == 2
+    assert f"`rm '{lock}'`" in result.stderr
+    pushed = {e["name"]: e["pushed"] for e in summary_of(summary)["experiments"]}
+    on_origin = experiment_refs(repo, env, remote="origin")
+    assert pushed == {name: any(r.endswith("/" + name) for r in on_origin) for name in pushed}
+    assert pushed["ro-1"] is False
+    for sha in experiment_refs(repo, env).values():
+        md5 = lock_md5(repo, sha, "model.txt", env)
+        assert object_path(sweep_root / "storage", md5).is_file()  # the data went first
+
+
+# --- issue 15: finished is kept; a rerun of the same command completes ------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "document", "matches"),
+    [
+        ("0.1", {"lr": 0.1}, True),
+        ("0.10", {"lr": 0.1}, True),
+        ("0.2", {"lr": 0.1}, False),
+        ("sgd", {"lr": "sgd"}, True),
+        ("0.1", {}, False),
+        ("0.1", None, False),
+    ],
+)
+def test_an_earlier_experiment_matches_a_point_by_its_values(value, document, matches):
+    from exp_ci.sweep import Axis, point_matches
+
+    axes = [Axis("params.yaml", "lr", (value,))]
+    point = Point(1, (Setting("lr", value),))
+    assert point_matches(point, axes, {"params.yaml": document}) is matches
+
+
+def test_a_rerun_keeps_what_an_earlier_run_finished_and_runs_only_the_rest(repo: Path, env):
+    first = exp_ci(repo, env, "run", "-S", "lr=0.1", "--name-prefix", "again")
+    assert first.returncode == 0, first.stderr
+    [sha] = experiment_refs(repo, env).values()
+    # The same prefix and plan, one point more (as after a kill): the first is kept.
+    result = exp_ci(repo, env, "run", "-S", "lr=0.1,0.2", "--name-prefix", "again")
+    assert result.returncode == 0, result.stderr
+    assert "1 experiment(s) finished by an earlier run, kept: again-1" in result.stderr
+    refs = experiment_refs(repo, env)
+    assert len(refs) == 2 and sha in refs.values()
+    # Other values under a taken name are still refused.
+    result = exp_ci(repo, env, "run", "-S", "lr=0.3,0.2", "--name-prefix", "again")
+    assert result.returncode == 2 and "with other params" in result.stderr
+
+
+def test_experiments_left_in_a_killed_runs_scratch_clone_are_recovered(repo: Path, env):
+    baseline = head(repo, env)
+    leftover = repo / ".dvc" / "tmp" / "exp-ci" / "w1"
+    leftover.parent.mkdir(parents=True)
+    run(repo, "git", "clone", "-q", "--shared", str(repo), str(leftover), env=env)
+    sha = synthetic_experiment(leftover, env, baseline, "orphan-1")
+    result = exp_ci(repo, env, "run", "-S", "lr=0.1", "--name-prefix", "next")
+    assert result.returncode == 0, result.stderr
+    assert "kept 1 experiment(s) an interrupted run finished: orphan-1" in result.stderr
+    assert experiment_refs(repo, env)[f"refs/exps/{baseline[:2]}/{baseline[2:]}/orphan-1"] == sha
+    assert not leftover.exists()

@@ -13,7 +13,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,14 +94,26 @@ class DvcCommandError(UserError):
             for label, text in (("stdout", stdout), ("stderr", stderr))
             if text.strip()
         )
-        super().__init__(f"`{command}` failed with exit code {code}.{shown}")
+        from exp_ci.adapters.git import stale_lock_hint
+
+        hint = stale_lock_hint(stdout + stderr)
+        super().__init__(
+            f"`{command}` failed with exit code {code}.{shown}"
+            + (f"\n{hint.lstrip('. ')}" if hint else "")
+        )
 
 
-def run_dvc(root: Path, *args: str, failed_if: str | None = None) -> str:
+def run_dvc(
+    root: Path,
+    *args: str,
+    failed_if: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> str:
     """`dvc ARGS` in `root` with the DVC this exp-ci runs with; its stdout, or DvcCommandError.
 
     `python -m dvc` rather than `dvc` on PATH, so the DVC is the one exp-ci depends on.
-    `failed_if`: text in the output that means failure although DVC exits 0.
+    `failed_if`: text in the output that means failure although DVC exits 0. `environ`:
+    variables set for this command only.
     """
     result = subprocess.run(
         [sys.executable, "-m", "dvc", *args],
@@ -109,6 +121,7 @@ def run_dvc(root: Path, *args: str, failed_if: str | None = None) -> str:
         capture_output=True,
         text=True,
         check=False,
+        env={**os.environ, **environ} if environ else None,
     )
     failed = failed_if is not None and failed_if in result.stdout + result.stderr
     if result.returncode != 0 or failed:
@@ -150,15 +163,15 @@ def choose_remote(root: Path, name: str | None) -> str:
     return default
 
 
-def exp_push(root: Path, git_remote: str, exp_refs: Sequence[str], dvc_remote: str) -> str:
-    """`dvc exp push`: experiment refs to the Git remote, their cached data to `dvc_remote`.
+def exp_push_refs(root: Path, git_remote: str, exp_refs: Sequence[str]) -> str:
+    """`dvc exp push --no-cache`: only the experiment refs, to the Git remote.
 
-    DVC reports a diverged remote experiment as a warning and pushes no data for it (exit
-    0), so that case is turned into an error here.
+    The data goes first, by `push_objects`, and is verified in the remote before this is
+    called: `dvc exp push` with data sends the refs before the data (DVC 3.67), so a kill
+    in between left refs on origin whose data never arrived. DVC reports a diverged remote
+    experiment as a warning (exit 0), so that case is turned into an error here.
     """
-    return run_dvc(
-        root, "exp", "push", "--remote", dvc_remote, git_remote, *exp_refs, failed_if="diverged"
-    )
+    return run_dvc(root, "exp", "push", "--no-cache", git_remote, *exp_refs, failed_if="diverged")
 
 
 def exp_apply(root: Path, experiment: str) -> str:
@@ -308,7 +321,7 @@ class DvcRemote:
             if legacy_layout:  # DVC 2 objects: ab/cdef... at the remote's root
                 return get_odb(fs, fs_path, hash_name="md5-dos2unix", **fs_config)
             return get_odb(fs, fs.join(fs_path, "files", "md5"), hash_name="md5", **fs_config)
-        except DvcException as error:
+        except (DvcException, ImportError) as error:  # ImportError: a plugin is missing
             raise UserError(
                 f"DVC cannot open the remote '{name}' ({url}): {' '.join(str(error).split())}. "
                 "If a plugin is missing (`dvc-s3`, `dvc-ssh`, ...), install it where exp-ci "
@@ -366,6 +379,12 @@ def push_objects(project_root: Path, remote: str | None, objects: Sequence[Cache
     project (removed afterwards), and those files are the targets. DVC uploads what the
     remote lacks, from the local cache, into the layout the entry asks for (DVC 2 entries
     have no `hash: md5`).
+
+    DVC keeps an index of what it believes a remote holds in its per-machine site cache;
+    an interrupted push can leave entries there for objects that never arrived, and DVC
+    then skips them. So DVC runs here with a fresh, empty site cache of its own and asks the
+    remote. It still takes a directory's files as present once the remote has the `.dir`
+    manifest: to push one missing file of a directory, pass that file's object itself.
     """
     import shutil
     import tempfile
@@ -373,6 +392,7 @@ def push_objects(project_root: Path, remote: str | None, objects: Sequence[Cache
     if not objects:
         return ""
     folder = Path(tempfile.mkdtemp(prefix=".exp-ci-push-", dir=project_root))
+    site_cache = tempfile.mkdtemp(prefix="exp-ci-dvc-site-cache-")
     try:
         targets = []
         for number, obj in enumerate(dict.fromkeys(objects)):
@@ -380,9 +400,16 @@ def push_objects(project_root: Path, remote: str | None, objects: Sequence[Cache
             target = folder / f"object-{number}.dvc"
             target.write_text(f"outs:\n- md5: {obj.md5}\n{hash_line}  path: object-{number}\n")
             targets.append(target.relative_to(project_root).as_posix())
-        return run_dvc(project_root, "push", *(["-r", remote] if remote else []), *targets)
+        return run_dvc(
+            project_root,
+            "push",
+            *(["-r", remote] if remote else []),
+            *targets,
+            environ={"DVC_SITE_CACHE_DIR": site_cache},
+        )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(site_cache, ignore_errors=True)
 
 
 # --- sweeps: scratch workspaces that share the project's cache; running experiments -------

@@ -349,6 +349,29 @@ class GitWriteError(UserError):
     """Git refused to write or push a ref; the message carries Git's own words."""
 
 
+# Git's words, and Dulwich's (`dvc exp push` writes local remotes through Dulwich).
+_LOCK_FILE = re.compile(r"(?:Unable to create '|File exists: b?')([^'\n]+\.lock)'")
+
+
+def stale_lock_hint(output: str) -> str:
+    """For Git's "Unable to create '<ref>.lock': File exists": which file, and how to remove
+    it. Empty when the output says nothing of a lock file. Git leaves one behind when it
+    is killed (or the disk fills) while it updates a ref; every later update of that ref,
+    on that repository, fails until the file is removed."""
+    import posixpath
+
+    found = list(dict.fromkeys(posixpath.normpath(path) for path in _LOCK_FILE.findall(output)))
+    if not found:
+        return ""
+    files = " ".join(f"'{path}'" for path in found)
+    return (
+        f". Git found the lock file {files}: a Git process that was killed (or ran out of "
+        "disk) while it updated that ref left it there. If no other push to that repository "
+        f"is running, remove it (on the machine that holds the repository): `rm {files}`, "
+        "then rerun the same command."
+    )
+
+
 def _run_with_input(git: GitRepository, args: list[str], data: str) -> str:
     """`git ARGS` with `data` on stdin (GitPython cannot feed stdin from a string)."""
     result = subprocess.run(
@@ -360,6 +383,7 @@ def _run_with_input(git: GitRepository, args: list[str], data: str) -> str:
         raise GitWriteError(
             f"`git {args[0]}` failed (exit {result.returncode}): "
             f"{redact_credentials(said).rstrip('.')}"
+            + stale_lock_hint(result.stdout + result.stderr).rstrip(".")
         )
     return result.stdout
 
@@ -377,11 +401,17 @@ def ref_states(git: GitRepository, *prefixes: str) -> dict[str, tuple[str, str]]
 def remote_ref_states(
     git: GitRepository, remote: str, refs: list[str]
 ) -> dict[str, tuple[str, str]]:
-    """The same for `refs` on a Git remote (`git ls-remote`); a missing remote is a UserError."""
+    """The same for `refs` on a Git remote (`git ls-remote`); a missing remote is a UserError.
+
+    An annotated tag's peeled line (`REF^{}`) matches only a pattern that names it, so each
+    ref is asked for with and without `^{}`: without it a tag would seem to point at its
+    tag object, never at the commit.
+    """
     import git as gitpython
 
+    patterns = [pattern for ref in refs for pattern in (ref, f"{ref}^{{}}")]
     try:
-        out = git.run("ls-remote", "--end-of-options", remote, *refs)
+        out = git.run("ls-remote", "--end-of-options", remote, *patterns)
     except gitpython.GitCommandError as error:
         raise UserError(
             f"cannot read the Git remote '{remote}': {_git_failure(error)}. Check the name "

@@ -65,6 +65,31 @@ def options_from_args(args: argparse.Namespace) -> CollectOptions:
     )
 
 
+def _check_pulled(root: Path, refs: dict[str, str], dvc_remote: str) -> None:
+    """Every object the collected experiments record is in the local cache now. `dvc exp
+    pull` only warns about data the remote lacks (exit 0); here each missing object is an
+    error (exit 2) that names it and the experiment that records it."""
+    from exp_ci.adapters.git import parse_exp_ref
+    from exp_ci.errors import UserError
+    from exp_ci.hooks.publish import missing_locally
+    from exp_ci.hooks.report import missing_lines
+
+    missing = missing_locally(root, list(refs.values()))
+    if not missing:
+        return
+    names = {sha: parse_exp_ref(ref)[1] for ref, sha in refs.items()}  # type: ignore[index]
+    experiments = sorted({names.get(m.output.commit or "", "?") for m in missing})
+    raise UserError(
+        f"`dvc exp pull` did not bring {len(missing)} object(s) that the experiments "
+        f"{', '.join(experiments)} record: DVC remote '{dvc_remote}' lacks them (the job that "
+        "ran them did not finish pushing their data):\n"
+        + "\n".join(missing_lines(missing, f"remote '{dvc_remote}'"))
+        + "\nThe experiment refs are collected. Rerun the jobs that made them with "
+        "`exp-ci run --push` (or `dvc exp push` them from the machine that has the data), or "
+        "remove them (`dvc exp remove NAME`) before keeping any of them."
+    )
+
+
 def run(options: CollectOptions) -> int:
     from exp_ci.adapters.dvc import choose_remote, exp_pull
     from exp_ci.adapters.git import fetch_refs, parse_exp_ref, remote_experiment_refs
@@ -97,6 +122,7 @@ def run(options: CollectOptions) -> int:
                 dvc_remote=dvc_remote or "",
                 force=options.force,
             )
+            _check_pulled(git.root, remote_refs, dvc_remote or "")
     finally:
         git.close()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import re
 import sys
 import time
@@ -399,7 +400,11 @@ def _post(
             mode=options.mode,
             dry_run=options.dry_run,
             verify=options.section is not None,
-            settle=lambda: time.sleep(pacing.settle_seconds) if pacing.settle_seconds else None,
+            settle=lambda: (
+                time.sleep(pacing.settle_seconds * random.uniform(0.5, 1.5))
+                if pacing.settle_seconds
+                else None
+            ),
         )
     except github_adapter.GitHubError as error:
         raise UserError(

@@ -2,9 +2,10 @@
 
 Experiments are named (DVC name, full ref or SHA prefix) or chosen as `exp-ci best` chooses
 them. Everything is checked before anything is written: ref names, existing refs (locally
-and on the Git remote), the DVC remote. With --push, `dvc exp push` sends the experiment's
-data to the DVC remote before the branch or tag reaches the Git remote, so no pushed ref
-points at missing data. A rerun is a no-op, or finishes what an interrupted run left.
+and on the Git remote), the DVC remote. With --push, the experiment's data goes to the DVC
+remote first and is checked there (`hooks.publish`: every object its DVC files record),
+then the experiment ref (`dvc exp push --no-cache`), then the branch or tag, so no pushed
+ref points at missing data. A rerun is a no-op, or finishes what an interrupted run left.
 """
 
 from __future__ import annotations
@@ -91,8 +92,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--push",
         metavar="REMOTE",
-        help="push to this Git remote: the data (and experiment ref) with `dvc exp push` "
-        "first, then the branch or tag",
+        help="push to this Git remote: first the data to the DVC remote (then checked "
+        "there, object by object), then the experiment ref, then the branch or tag",
     )
     parser.add_argument(
         "--dvc-remote",
@@ -269,13 +270,17 @@ def _persist(options, project, git: GitRepository, targets, metric, precision) -
 
 def _report(options, steps: Sequence[RefStep], pulls, dvc_remote, *, done: bool) -> None:
     """The whole plan at once (--dry-run); a real run reports each step as it is done."""
-    from exp_ci.persist_plan import data_line, local_line, remote_line
+    from exp_ci.persist_plan import data_line, exp_ref_line, local_line, remote_line
 
     for step in steps:
         _say(options, local_line(step, done=done))
     if options.push:
+        kept = {s.target.experiment.rev: s.target.experiment for s in steps}
+        for experiment in kept.values():
+            _say(options, data_line(experiment, dvc_remote, 0, done=done))
         for experiment in _experiments_to_push(steps):
-            _say(options, data_line(experiment, options.push, dvc_remote, done=done))
+            if experiment.ref:
+                _say(options, exp_ref_line(experiment, options.push, done=done))
         for step in steps:
             _say(options, remote_line(step, options.push, done=done))
     for pull in pulls:
@@ -309,36 +314,57 @@ def _write_local(options: PersistOptions, git: GitRepository, steps: Sequence[Re
 
 
 def _push(options, project, git: GitRepository, steps: Sequence[RefStep], dvc_remote: str):
-    """Data first (`dvc exp push`), then the refs; a failure in between says how to finish."""
+    """Data first, verified in the DVC remote; then the experiment refs; then the branches
+    or tags. A failure in between says what reached where and how to finish."""
     from exp_ci.adapters import dvc
     from exp_ci.adapters.git import GitWriteError, push_refs
-    from exp_ci.persist_plan import data_line, needs_push, remote_line
+    from exp_ci.hooks.publish import ensure_data, missing_message
+    from exp_ci.persist_plan import data_line, exp_ref_line, needs_push, remote_line
 
     remote = options.push
-    experiments = _experiments_to_push(steps)
-    if experiments:
+    # Every kept experiment, also those whose ref is up to date on the remote: an earlier
+    # run (or another tool) may have pushed the ref without its data.
+    experiments = list({s.target.experiment.rev: s.target.experiment for s in steps}.values())
+    for experiment in experiments:
+        checks = ensure_data(project.root, [experiment.rev], dvc_remote)
+        if not all(check.complete for check in checks):
+            raise UserError(
+                missing_message(
+                    checks,
+                    f"experiment {experiment.label} ({experiment.rev[:7]})",
+                    f"No branch or tag reached {remote}. The local refs are in place; put the "
+                    "data in the remote and rerun the same command to finish.",
+                )
+            )
+        pushed = sum(check.pushed for check in checks)
+        _say(options, data_line(experiment, dvc_remote, pushed, done=True))
+    exp_refs = [e.ref for e in _experiments_to_push(steps) if e.ref]
+    if exp_refs:
         try:
-            dvc.exp_push(project.root, remote, [e.ref or e.rev for e in experiments], dvc_remote)
+            dvc.exp_push_refs(project.root, remote, exp_refs)
         except dvc.DvcCommandError as error:
             raise UserError(
-                f"{error.message}\nNo branch or tag reached {remote}. The local refs are in "
-                "place; fix the cause and rerun the same command to finish."
+                f"{error.message}\nThe data is in DVC remote '{dvc_remote}'; no branch or tag "
+                f"reached {remote}. The local refs are in place; fix the cause and rerun the "
+                "same command to finish."
             ) from None
-        for experiment in experiments:
-            _say(options, data_line(experiment, remote, dvc_remote, done=True))
-    pushed = [s for s in steps if needs_push(s)]
+        for experiment in _experiments_to_push(steps):
+            if experiment.ref:
+                _say(options, exp_ref_line(experiment, remote, done=True))
+    pushed_steps = [s for s in steps if needs_push(s)]
     try:
         push_refs(
             git,
             remote,
-            [(s.target.ref, s.remote_old.object if s.remote_old else None) for s in pushed],
+            [(s.target.ref, s.remote_old.object if s.remote_old else None) for s in pushed_steps],
         )
     except GitWriteError as error:
-        names = ", ".join(s.target.name for s in pushed)
+        names = ", ".join(s.target.name for s in pushed_steps)
         raise UserError(
             f"the data is in DVC remote '{dvc_remote}', but the Git remote '{remote}' did "
-            f"not take {names}: {error.message}. The local refs are in place; fix the cause "
-            "and rerun the same command to finish the push."
+            f"not take {names} (none of them reached it: the push is atomic): "
+            f"{error.message}. The local refs are in place; fix the cause and rerun the same "
+            "command to finish the push."
         ) from None
     for step in steps:
         _say(options, remote_line(step, remote, done=True))

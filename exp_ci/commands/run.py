@@ -16,7 +16,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -251,21 +251,58 @@ def _check_params(git: GitRepository, baseline: str, axes: Sequence[Axis]) -> No
         )
 
 
-def _check_names(git: GitRepository, baseline: str, tasks: Sequence[Task]) -> None:
-    from exp_ci.sweep import invalid_name_reason
+def _params_documents(git: GitRepository, commit: str, files: Sequence[str]) -> dict[str, Any]:
+    """The params files of a commit, parsed (None: not there; a string: does not parse)."""
+    from exp_ci.read.formats import FileFormatError, parse_file
+
+    tree = git.commits([commit])[commit].tree
+    documents: dict[str, Any] = {}
+    for file in dict.fromkeys(files):
+        entry = git.lookup(tree, file.removeprefix("./"))
+        if entry is None or entry.is_tree:
+            documents[file] = None
+            continue
+        try:
+            documents[file] = parse_file(file, git.blob(entry.sha))
+        except FileFormatError as error:
+            documents[file] = str(error)
+    return documents
+
+
+def _check_names(
+    git: GitRepository, baseline: str, tasks: Sequence[Task], axes: Sequence[Axis] = ()
+) -> dict[str, str]:
+    """Names that are free, or taken by the same experiment from an earlier run of the
+    same plan (same name, same baseline, the same param values): those are kept, not run
+    again, so rerunning a command that was interrupted completes it. The kept ones:
+    name -> commit."""
+    from exp_ci.sweep import invalid_name_reason, point_matches
 
     for task in tasks:
         reason = invalid_name_reason(task.name)
         if reason:
             raise UserError(f"'{task.name}' is not a valid experiment name: {reason}.")
-    existing = {ref.name for ref in git.experiment_refs() if ref.baseline == baseline}
-    taken = [task.name for task in tasks if task.name in existing]
+    existing = {
+        ref.name: ref.commit.sha for ref in git.experiment_refs() if ref.baseline == baseline
+    }
+    files = [axis.file for axis in axes]
+    kept: dict[str, str] = {}
+    taken = []
+    for task in tasks:
+        commit = existing.get(task.name)
+        if commit is None:
+            continue
+        if point_matches(task.point, axes, _params_documents(git, commit, files)):
+            kept[task.name] = commit
+        else:
+            taken.append(task.name)
     if taken:
         shown = ", ".join(taken[:5]) + (f" and {len(taken) - 5} more" if len(taken) > 5 else "")
         raise UserError(
-            f"experiments named {shown} already exist for HEAD ({baseline[:7]}). Choose "
-            "another --name-prefix, or remove them with `dvc exp remove NAME...`."
+            f"experiments named {shown} already exist for HEAD ({baseline[:7]}) with other "
+            "params. Choose another --name-prefix, or remove them with `dvc exp remove NAME...`."
         )
+    return kept
 
 
 def _check_push(git: GitRepository, options: RunOptions) -> str | None:
@@ -313,11 +350,14 @@ def run(options: RunOptions) -> int:
         _check_history(git, options)
         baseline = git.resolve_commit("HEAD")
         _check_params(git, baseline, request.plan.axes)
-        _check_names(git, baseline, request.tasks)
+        kept = _check_names(git, baseline, request.tasks, request.plan.axes)
         dvc_remote = _check_push(git, options)
         _warn_dirty(git, baseline, options)
         _say(options, _describe(request, options.jobs, baseline))
-        outcomes = _run(git, baseline, request, options)
+        recovered = _recover(git, options)
+        if recovered:
+            kept = _check_names(git, baseline, request.tasks, request.plan.axes)
+        outcomes = _run(git, baseline, request, options, kept)
         return _finish(git, baseline, request, outcomes, options, dvc_remote)
     finally:
         git.close()
@@ -340,17 +380,53 @@ def _describe(request: SweepRequest, jobs: int, baseline: str) -> str:
     return text
 
 
+def _recover(git: GitRepository, options: RunOptions) -> list[str]:
+    """Experiments an earlier, killed run finished in its scratch clones, into the project."""
+    from exp_ci.runner import SCRATCH_FOLDER, recover_scratch
+
+    recovered = recover_scratch(git, git.root / SCRATCH_FOLDER)
+    if recovered:
+        names = ", ".join(ref.rsplit("/", 1)[-1] for ref in recovered)
+        _say(options, f"kept {len(recovered)} experiment(s) an interrupted run finished: {names}")
+    return recovered
+
+
 def _run(
-    git: GitRepository, baseline: str, request: SweepRequest, options: RunOptions
+    git: GitRepository,
+    baseline: str,
+    request: SweepRequest,
+    options: RunOptions,
+    kept: Mapping[str, str],
 ) -> list[Outcome]:
     from exp_ci.progress import choose_reporter
-    from exp_ci.runner import run_tasks
+    from exp_ci.runner import Outcome, experiment_ref, run_tasks
 
     if not request.tasks:
         _say(options, f"nothing to run in shard {request.shard}")
         return []
-    reporter = choose_reporter(options.environ, quiet=options.quiet)
-    return run_tasks(git, baseline, request.tasks, options.jobs, reporter)
+    earlier = [
+        Outcome(
+            task,
+            "success",
+            0,
+            0.0,
+            "exp-ci: finished by an earlier run of the same plan; kept, not run again\n",
+            rev=kept[task.name],
+            ref=experiment_ref(baseline, task.name),
+        )
+        for task in request.tasks
+        if task.name in kept
+    ]
+    if earlier:
+        names = ", ".join(o.task.name for o in earlier)
+        _say(options, f"{len(earlier)} experiment(s) finished by an earlier run, kept: {names}")
+    to_run = [task for task in request.tasks if task.name not in kept]
+    outcomes = earlier
+    if to_run:
+        reporter = choose_reporter(options.environ, quiet=options.quiet)
+        outcomes += run_tasks(git, baseline, to_run, options.jobs, reporter)
+    order = {task.name: position for position, task in enumerate(request.tasks)}
+    return sorted(outcomes, key=lambda outcome: order[outcome.task.name])
 
 
 def _finish(
@@ -361,20 +437,18 @@ def _finish(
     options: RunOptions,
     dvc_remote: str | None,
 ) -> int:
-    from exp_ci.adapters.dvc import DvcCommandError, exp_push
-
     finished = [outcome for outcome in outcomes if outcome.ok]
     failed = [outcome for outcome in outcomes if not outcome.ok]
     metrics = _metrics(git, baseline, finished) if options.summary else {}
-    push_error: DvcCommandError | None = None
-    pushed = False
+    push_error: UserError | None = None
+    on_origin: dict[str, str] = {}
     if options.push and finished:
-        _say(options, f"pushing {len(finished)} experiment(s) to {options.push} (dvc exp push)")
         try:
-            exp_push(git.root, options.push, [o.ref for o in finished if o.ref], dvc_remote or "")
-            pushed = True
-        except DvcCommandError as error:
+            _push(git, finished, options, dvc_remote)
+        except UserError as error:
             push_error = error
+        on_origin = _on_origin(git, options.push)
+    pushed = {o.task.name for o in finished if o.ref and on_origin.get(o.ref) == o.rev}
     document = summary_document(request, baseline, outcomes, metrics, options.push, pushed)
     if options.summary:
         _write_summary(options.summary, document)
@@ -383,13 +457,66 @@ def _finish(
         options,
         f"{len(finished)} finished, {len(failed)} failed"
         + (f" ({', '.join(o.task.name for o in failed)})" if failed else "")
-        + (f"; the finished ones are pushed to {options.push}" if pushed else ""),
+        + (
+            _pushed_phrase(len(pushed), len(finished), options.push)
+            if options.push and finished
+            else ""
+        ),
     )
     if push_error is not None:
         raise push_error
     if failed and not options.allow_failures:
         return EXIT_CHECK_FAILED
     return EXIT_OK
+
+
+def _push(
+    git: GitRepository, finished: Sequence[Outcome], options: RunOptions, dvc_remote: str | None
+) -> None:
+    """The data of every finished experiment into the DVC remote, checked there object by
+    object (`hooks.publish`); then their refs (`dvc exp push --no-cache`). An experiment
+    whose data is not all there keeps its ref at home: nothing on origin lacks its data."""
+    from exp_ci.adapters.dvc import DvcCommandError, exp_push_refs
+    from exp_ci.hooks.publish import ensure_data, missing_message
+
+    remote = options.push or ""
+    _say(options, f"pushing the data of {len(finished)} experiment(s) to DVC remote '{dvc_remote}'")
+    checks = ensure_data(
+        git.root, [o.rev for o in finished if o.rev], dvc_remote, say=lambda s: _say(options, s)
+    )
+    if not all(check.complete for check in checks):
+        raise UserError(
+            missing_message(
+                checks,
+                "the finished experiments",
+                f"No experiment ref was pushed to {remote}; they are kept here. Fix the cause, "
+                f"then push them with `exp-ci run` again or `dvc exp push {remote} NAME...`.",
+            )
+        )
+    _say(options, f"data checked in DVC remote '{dvc_remote}'; pushing the experiment refs")
+    try:
+        exp_push_refs(git.root, remote, [o.ref for o in finished if o.ref])
+    except DvcCommandError as error:
+        raise UserError(
+            f"{error.message}\nThe data is in DVC remote '{dvc_remote}'; the summary lists "
+            f"which experiments reached {remote}. Rerun to push the rest."
+        ) from None
+
+
+def _on_origin(git: GitRepository, remote: str) -> dict[str, str]:
+    """Experiment refs on the Git remote now: what the summary reports as pushed."""
+    from exp_ci.adapters.git import remote_experiment_refs
+
+    try:
+        return remote_experiment_refs(git, remote)
+    except UserError:
+        return {}
+
+
+def _pushed_phrase(pushed: int, finished: int, remote: str) -> str:
+    if pushed == finished:
+        return f"; the finished ones are on {remote}, their data checked in the DVC remote"
+    return f"; {pushed} of the {finished} finished are on {remote}"
 
 
 def _metrics(
@@ -415,7 +542,7 @@ def summary_document(
     outcomes: Sequence[Outcome],
     metrics: Mapping[str, Mapping[str, Any]],
     push: str | None,
-    pushed: bool,
+    pushed: Collection[str],
 ) -> dict[str, Any]:
     """The --summary JSON (version 1)."""
     plan = request.plan
@@ -439,7 +566,7 @@ def summary_document(
                 metrics=dict(metrics.get(task.name, {})),
                 log_tail=[] if outcome.ok else outcome.tail(),
                 log_file=str(outcome.log_file) if outcome.log_file else None,
-                pushed=pushed and outcome.ok,
+                pushed=task.name in pushed,
             )
         experiments.append(entry)
     return {

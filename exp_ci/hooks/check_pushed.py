@@ -182,12 +182,12 @@ def check_pushed(options: CheckOptions) -> int:
             _say(f"{PROG}: no dvc.lock or .dvc file changes in {scope}; nothing to check")
         return EXIT_OK
     status = EXIT_OK
-    for root, outputs in _read_outputs(git, versions).items():
+    for root, outputs in read_outputs(git, versions).items():
         status |= _check_project(root, outputs, options, scope, lambda: _fix_command(git, options))
     return status
 
 
-def _read_outputs(git: GitReader, versions: list[DvcFileVersion]) -> dict[Path, list[Output]]:
+def read_outputs(git: GitReader, versions: list[DvcFileVersion]) -> dict[Path, list[Output]]:
     """Outputs recorded by each DVC file version, grouped by the DVC project they belong to."""
     from dataclasses import replace
 
@@ -239,7 +239,7 @@ def _fix_command(git: GitReader, options: CheckOptions) -> str:
     return " ".join(words)
 
 
-class _LocalStore:
+class LocalStore:
     """The project's local cache, asked like a remote (pre-commit stage)."""
 
     def __init__(self, cache: LocalCache) -> None:
@@ -253,7 +253,7 @@ class _LocalStore:
 
 
 @dataclass(frozen=True)
-class _RemoteCheck:
+class RemoteCheck:
     location: RemoteLocation
     outputs: list[Output]
     verdict: Verdict | None  # None: the remote could not be reached
@@ -274,7 +274,7 @@ def _check_project(
     outputs = unique_outputs(outputs)  # the oldest commit recording each (path, object)
     cache = LocalCache(root)
     if options.stage == PRE_COMMIT:
-        local = find_missing(outputs, _LocalStore(cache), read_local=cache.read)
+        local = find_missing(outputs, LocalStore(cache), read_local=cache.read)
         if local.missing:
             _say(report.local_missing_report(local.missing, verbose=options.verbose))
             return EXIT_CHECK_FAILED
@@ -282,10 +282,10 @@ def _check_project(
             _say(f"{PROG}: {report.count(len(outputs), 'staged output')} in the local cache")
         if not options.require_remote:
             return EXIT_OK
-    checks = _check_remotes(root, outputs, cache, options)
+    checks = check_remotes(root, outputs, cache, options)
     if options.fix and any(c.verdict and c.verdict.missing for c in checks):
         _fix(root, checks, cache, quiet=options.quiet)
-        checks = _check_remotes(root, outputs, cache, options)
+        checks = check_remotes(root, outputs, cache, options)
     status = EXIT_OK
     for check in checks:
         name = check.location.name
@@ -297,7 +297,7 @@ def _check_project(
             )
             status |= EXIT_OK if options.allow_offline else EXIT_CHECK_FAILED
         elif check.verdict.missing:
-            not_local = {m.obj for m in check.verdict.missing if not _in_cache(cache, m.obj)}
+            not_local = {m.obj for m in check.verdict.missing if not in_cache(cache, m.obj)}
             _say(
                 report.remote_missing_report(
                     check.verdict.missing,
@@ -319,13 +319,13 @@ def _check_project(
     return status
 
 
-def _in_cache(cache: LocalCache, obj: CachedOut) -> bool:
+def in_cache(cache: LocalCache, obj: CachedOut) -> bool:
     return cache.object_path(obj).is_file()
 
 
-def _check_remotes(
+def check_remotes(
     root: Path, outputs: list[Output], cache: LocalCache, options: CheckOptions
-) -> list[_RemoteCheck]:
+) -> list[RemoteCheck]:
     """Check outputs against their remotes, asking each only about objects its index lacks."""
     from exp_ci.adapters.dvc import DvcRemote, RemoteUnreachable, remote_location
     from exp_ci.hooks.index import EmptyIndex, VerifiedIndex
@@ -347,16 +347,16 @@ def _check_remotes(
                 known=index if options.use_index else EmptyIndex(index),
             )
         except RemoteUnreachable as error:
-            checks.append(_RemoteCheck(location, group, None, error.reason))
+            checks.append(RemoteCheck(location, group, None, error.reason))
             continue
         finally:
             remote.close()
         index.add(verdict.present)
-        checks.append(_RemoteCheck(location, group, verdict))
+        checks.append(RemoteCheck(location, group, verdict))
     return checks
 
 
-def _fix(root: Path, checks: list[_RemoteCheck], cache: LocalCache, *, quiet: bool) -> None:
+def _fix(root: Path, checks: list[RemoteCheck], cache: LocalCache, *, quiet: bool) -> None:
     """`dvc push` exactly the missing outputs' objects that this machine's cache has."""
     from exp_ci.adapters.dvc import DvcCommandError, push_objects
     from exp_ci.hooks.report import count
@@ -364,16 +364,17 @@ def _fix(root: Path, checks: list[_RemoteCheck], cache: LocalCache, *, quiet: bo
     for check in checks:
         if check.verdict is None or not check.verdict.missing:
             continue
+        # The missing objects themselves: for one missing file of a directory, that file.
+        # DVC takes a directory's files as present once the remote has its `.dir` manifest,
+        # so pushing the directory output would upload nothing.
         objects = list(
-            dict.fromkeys(
-                m.output.obj for m in check.verdict.missing if _in_cache(cache, m.output.obj)
-            )
+            dict.fromkeys(m.obj for m in check.verdict.missing if in_cache(cache, m.obj))
         )
         if not objects:
             continue
         if not quiet:
             _say(
-                f"{PROG}: pushing the data of {count(len(objects), 'output')} to DVC remote "
+                f"{PROG}: pushing {count(len(objects), 'missing object')} to DVC remote "
                 f"'{check.location.name}' with `dvc push`"
             )
         try:

@@ -175,3 +175,25 @@ def read_versions(
             raise UserError(f"Git object {version.blob} of {version.path} is missing.")
         contents[version] = (content, objects[version.dvc_yaml] if version.is_lock else None)
     return contents
+
+
+def parse_ls_tree(text: str, commit: str, tree: str | None = None) -> list[DvcFileVersion]:
+    """Parse `git ls-tree -r -z --full-tree COMMIT` into the DVC files it holds."""
+    versions = []
+    for record in text.split("\0"):
+        meta, _, path = record.partition("\t")
+        fields = meta.split(" ")
+        if len(fields) != 3 or fields[0] not in FILE_MODES or not is_dvc_file(path):
+            continue
+        versions.append(DvcFileVersion(path, fields[2], commit, tree or commit))
+    return versions
+
+
+def commit_dvc_files(git: GitReader, commits: list[str]) -> list[DvcFileVersion]:
+    """Every `dvc.lock` and `.dvc` file in the trees of `commits` (not only those changed):
+    what a clone of one of them needs from the DVC remote. Each (path, content) once."""
+    versions: list[DvcFileVersion] = []
+    for commit in dict.fromkeys(commits):
+        out = git.run("-c", "core.quotePath=false", "ls-tree", "-r", "-z", "--full-tree", commit)
+        versions.extend(parse_ls_tree(out, commit))
+    return first_versions(versions)
