@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.pr_project import PullRequestCheckout, build_pull_request_checkout
 from tests.helpers.project import build_template, environment
 
 
@@ -50,6 +51,23 @@ def project(tmp_path: Path, template) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def pr_template(tmp_path_factory, session_env) -> PullRequestCheckout:
+    return build_pull_request_checkout(tmp_path_factory.mktemp("pr") / "project", session_env)
+
+
+@pytest.fixture
+def pr_checkout(pr_template: PullRequestCheckout, tmp_path: Path) -> PullRequestCheckout:
+    """A private copy of the merge-commit checkout (with its origin and DVC remote)."""
+    source = pr_template.root
+    for sibling in source.parent.iterdir():
+        shutil.copytree(sibling, tmp_path / sibling.name, symlinks=True)
+    root = tmp_path / source.name
+    for config in (root / ".dvc" / "config", root / ".git" / "config"):
+        config.write_text(config.read_text().replace(str(source.parent), str(tmp_path)))
+    return PullRequestCheckout(root, pr_template.base, pr_template.head, pr_template.merge)
+
+
 @pytest.fixture
 def baselines(template) -> dict[str, str]:
     return template[1]
@@ -58,3 +76,31 @@ def baselines(template) -> dict[str, str]:
 @pytest.fixture
 def env(session_env: dict[str, str]) -> dict[str, str]:
     return session_env
+
+
+# --- a real Actions runner (act) --------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def action_checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A clean copy of this checkout's tracked files: what `uses: OWNER/exp-ci@SHA` gets."""
+    from tests.helpers.act import action_copy
+
+    return action_copy(tmp_path_factory.mktemp("exp-ci-action") / "exp-ci")
+
+
+@pytest.fixture(scope="session")
+def runner_env(
+    tmp_path_factory: pytest.TempPathFactory, session_env: dict[str, str], action_checkout: Path
+) -> dict[str, str]:
+    """The runner's environment: isolated HOME and Git, a throwaway Python with exp-ci."""
+    from tests.helpers.act import act_missing, runner_python
+
+    missing = act_missing()
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"the act tests cannot run in CI: {missing}")
+        pytest.skip(missing)
+    bin_dir = runner_python(tmp_path_factory.mktemp("runner") / "venv", action_checkout)
+    environ = {k: v for k, v in session_env.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    return {**environ, "PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin"}
