@@ -104,3 +104,55 @@ def runner_env(
     bin_dir = runner_python(tmp_path_factory.mktemp("runner") / "venv", action_checkout)
     environ = {k: v for k, v in session_env.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     return {**environ, "PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin"}
+
+
+# --- the fast loop: `pytest -m "not slow"` ------------------------------------------------------
+
+# Fixtures that build real Git/DVC projects, run act or draw in Chromium: a test using one
+# (directly or through another fixture) is slow.
+SLOW_FIXTURES = {
+    "template",
+    "pr_template",
+    "runner_env",
+    "action_checkout",
+    "pushed_template",
+    "sweep_root",
+    "plots_repo",
+    "git_dir",
+    "odd_project",
+    "hostile_project",
+    "rendered",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(autouse=True)
+def _fast_tests_start_no_process(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """In the fast loop (`-m "not slow"`), a test that starts a process (git, dvc, exp-ci,
+    act, a linter) fails: it belongs in the slow set. The full run does not check this."""
+    fast_loop = "not slow" in (request.config.getoption("markexpr") or "")
+    if not fast_loop or request.node.get_closest_marker("slow"):
+        yield
+        return
+    import subprocess
+
+    started: list[str] = []
+    original = subprocess.Popen.__init__
+
+    def recording(self, args, *rest, **kwargs):
+        started.append(str(args if isinstance(args, str) else args[0]))
+        return original(self, args, *rest, **kwargs)
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", recording)
+    yield
+    if started:
+        pytest.fail(
+            f"this test started {len(started)} process(es) ({started[0]} first) but is not "
+            "marked slow: mark it `@pytest.mark.slow` or use a fixture of SLOW_FIXTURES",
+            pytrace=False,
+        )

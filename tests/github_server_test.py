@@ -82,6 +82,7 @@ def test_a_wrong_token_is_refused(server):
     assert server.comments == {}
 
 
+@pytest.mark.slow  # starts processes
 def test_exp_ci_comment_in_a_subprocess_posts_one_sticky_comment(server, env, tmp_path: Path):
     server.add_pull(7)
     server.add_comment(7, "unrelated", "octocat")

@@ -78,6 +78,7 @@ def test_every_example_workflow_is_covered():
     } <= names
 
 
+@pytest.mark.slow  # starts processes
 @pytest.mark.parametrize(
     ("schema", "path"),
     [("vendor.github-actions", REPO_ROOT / "action.yml")]
@@ -89,6 +90,7 @@ def test_check_jsonschema_validates_the_action_and_every_workflow(schema: str, p
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+@pytest.mark.slow  # starts processes
 def test_zizmor_pedantic_finds_nothing_in_the_action_and_the_workflows():
     done = tool(
         "zizmor",
@@ -112,6 +114,7 @@ def test_zizmor_pedantic_finds_nothing_in_the_action_and_the_workflows():
     assert "(1 ignored)" in done.stdout
 
 
+@pytest.mark.slow  # starts processes
 def test_the_pre_commit_example_is_valid_and_uses_the_hook_of_this_repository():
     config = EXAMPLES / ".pre-commit-config.yaml"
     done = tool("pre-commit", "validate-config", config)

@@ -51,7 +51,9 @@ def serve_github(**settings: Any) -> Iterator[FakeGitHub]:
     server = _Server(("127.0.0.1", 0), _Handler)
     host, port = server.server_address[:2]
     server.fake = FakeGitHub(api=f"http://{host}:{port}", **settings)
-    thread = threading.Thread(target=server.serve_forever, name="fake-github", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-github", daemon=True
+    )
     thread.start()
     try:
         yield server.fake
