@@ -122,6 +122,7 @@ SLOW_FIXTURES = {
     "odd_project",
     "hostile_project",
     "rendered",
+    "language_service",
 }
 
 

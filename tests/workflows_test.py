@@ -9,7 +9,10 @@ relies on, and the fork-safe pair simulated end to end, offline, on the sample p
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -127,6 +130,114 @@ def test_the_pre_commit_example_is_valid_and_uses_the_hook_of_this_repository():
     assert "pre-push" in used[0]["stages"]
     # `pre-commit install` alone installs the pre-push hook too.
     assert set(document["default_install_hook_types"]) == {"pre-commit", "pre-push"}
+
+
+# --- GitHub's own parser: @actions/languageservice (tests/render/validate_workflows.mjs) ------
+
+RENDER = REPO_ROOT / "tests" / "render"
+DOCUMENTS = [REPO_ROOT / "action.yml", *WORKFLOWS]
+
+# A broken copy of a document (name, text replaced, by what) and what the service must say.
+BROKEN = {
+    "an input exp-ci's action does not declare": (
+        "pr-experiments.yml", "          metric: auc\n", "          metrc: auc\n",
+        "Invalid action input 'metrc'",
+    ),
+    "an input setup-python does not declare": (
+        "pr-comparison.yml", 'python-version: "3.12"', 'python-versio: "3.12"',
+        "Invalid action input 'python-versio'",
+    ),
+    "an unknown function": (
+        "pr-experiments.yml", "${{ steps.exp-ci.outputs.best }}",
+        "${{ fromJSONX(steps.exp-ci.outputs.best) }}", "Unrecognized function: 'fromJSONX'",
+    ),
+    "an expression that does not parse": (
+        "fork-safe-experiments.yml", "${{ !cancelled() }}", "${{ !cancelled( }}",
+        "Unexpected end of expression",
+    ),
+    "an unknown context": (
+        "scheduled-sweep.yml", "${{ matrix.shard }}", "${{ matrx.shard }}",
+        "Unrecognized named-value: 'matrx'",
+    ),
+    "action.yml: an unknown function": (
+        "action.yml", "${{ inputs.metric }}", "${{ frobnicate(inputs.metric) }}",
+        "Unrecognized function: 'frobnicate'",
+    ),
+    "action.yml: a misspelt key": (
+        "action.yml", "      id: exp-ci\n      shell: bash", "      id: exp-ci\n      shel: bash",
+        "Unexpected value 'shel'",
+    ),
+}  # fmt: skip
+
+
+def language_service_missing() -> str | None:
+    if shutil.which("node") is None:
+        return "node is not installed"
+    if not (RENDER / "node_modules" / "@actions" / "languageservice").is_dir():
+        return "@actions/languageservice is not installed: run `npm ci --prefix tests/render`"
+    return None
+
+
+@pytest.fixture(scope="module")
+def language_service(tmp_path_factory) -> dict[str, list[dict]]:
+    """What GitHub's language service says of each document and each broken copy, by name."""
+    from tests.helpers.pinned_actions import metadata
+
+    missing = language_service_missing()
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"the language service test cannot run in CI: {missing}")
+        pytest.skip(missing)
+    action = load_action(REPO_ROOT)
+    ours = {key: action[key] for key in ("name", "description", "inputs", "outputs")}
+    documents = {path.name: (path.as_uri(), path.read_text()) for path in DOCUMENTS}
+    for case, (name, old, new, _) in BROKEN.items():
+        text = documents[name][1]
+        assert old in text, (case, old)
+        folder = "broken-" + re.sub(r"\W+", "-", case)
+        broken_uri = f"file:///{folder}/{name}"  # action.yml keeps its name: its own schema
+        documents[case] = (broken_uri, text.replace(old, new))
+    request = tmp_path_factory.mktemp("language-service") / "request.json"
+    request.write_text(
+        json.dumps(
+            {
+                "files": [{"uri": uri, "text": text} for uri, text in documents.values()],
+                "actions": metadata() | {EXP_CI_USES.split("@")[0]: ours},
+            }
+        )
+    )
+    done = subprocess.run(
+        ["node", str(RENDER / "validate_workflows.mjs"), str(request)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    results = json.loads(done.stdout)["results"]
+    return {name: r["diagnostics"] for name, r in zip(documents, results, strict=True)}
+
+
+@pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.name)
+def test_githubs_language_service_finds_nothing_in_the_action_and_the_workflows(
+    language_service, path: Path
+):
+    assert language_service[path.name] == []
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_githubs_language_service_catches_a_broken_copy(language_service, case: str):
+    expected = BROKEN[case][3]
+    errors = [d["message"] for d in language_service[case] if d["severity"] == "error"]
+    assert any(expected in message for message in errors), errors
+
+
+def test_the_stubs_of_the_runner_tests_declare_only_inputs_the_real_actions_have():
+    from tests.helpers.act import STUBS
+    from tests.helpers.pinned_actions import INPUTS_AND_OUTPUTS
+
+    for action, text in STUBS.items():
+        declared = set(yaml.safe_load(text)["inputs"])
+        assert declared <= set(INPUTS_AND_OUTPUTS[action][0]), action
 
 
 # --- what every workflow keeps to ------------------------------------------------------------
