@@ -16,7 +16,7 @@ from exp_ci.adapters.github import GitHub, Pacing
 from exp_ci.sticky.format import assemble
 from tests.helpers.github_api import BOT, REPOSITORY
 from tests.helpers.github_server import serve_github
-from tests.helpers.project import exp_ci
+from tests.helpers.project import exp_ci_process
 
 TOKEN = "ghs_LocalServerToken0000000000000000000001"
 
@@ -101,7 +101,7 @@ def test_exp_ci_comment_in_a_subprocess_posts_one_sticky_comment(server, env, tm
         "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
     }
     for _ in range(2):
-        result = exp_ci(tmp_path, environ, "comment", "--body-file", str(body))
+        result = exp_ci_process(tmp_path, environ, "comment", "--body-file", str(body))
         assert result.returncode == 0, result.stderr
     (mine,) = server.marked(7)
     assert mine["user"]["login"] == BOT and "| 1 | 2 |" in mine["body"]
