@@ -257,11 +257,11 @@ class ExperimentReader:
         outputs: dict[str, CachedOut | RefusedOut] = {}
         for path in snapshot.dvcyaml_paths():
             document = self._document(snapshot, path)
-            params, metrics = declared_files(document, path)
-            entries.extend(params)
-            metrics_paths.extend(metrics)
+            declared_params, declared_metrics = declared_files(document, path)
+            entries.extend(declared_params)
+            metrics_paths.extend(declared_metrics)
             lock_path = posixpath.join(posixpath.dirname(path), "dvc.lock")
-            if metrics and snapshot.kind(lock_path) == "file":
+            if declared_metrics and snapshot.kind(lock_path) == "file":
                 lock = self._document(snapshot, lock_path)
                 uncached = uncached_paths(document, path)
                 outputs.update(

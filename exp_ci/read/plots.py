@@ -278,6 +278,7 @@ def read_snapshot_plots(snapshot: Snapshot, cache) -> PlotData:
         outputs: dict[str, CachedOut | RefusedOut] | None = None
         for plot in declared_plots(document, dvc_yaml):
             kind = snapshot.kind(plot.path)
+            files: list[tuple[str, CachedOut | RefusedOut | None]]
             if kind == "dir":
                 files = [
                     (p, None)
