@@ -197,7 +197,9 @@ def exp_show_json(root: Path, env: Mapping[str, str], *args: str) -> list[dict]:
     return json.loads(run(root, "dvc", "exp", "show", "--json", *args, env=env))
 
 
-def exp_ci(root: Path, env: Mapping[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+def exp_ci(
+    root: Path, env: Mapping[str, str], *args: str | Path
+) -> subprocess.CompletedProcess[str]:
     """`exp-ci ARGS` in `root` with the environment `env`, in this process.
 
     `exp_ci.cli.main(argv, environ)` runs as the console script would, without the ~0.7 s
@@ -222,7 +224,7 @@ def exp_ci(root: Path, env: Mapping[str, str], *args: str) -> subprocess.Complet
         sys.stderr = io.TextIOWrapper(open(os.dup(2), "wb"), encoding="utf-8", newline="")  # noqa: SIM115
         try:
             os.chdir(root)
-            code = main(list(args), dict(env))
+            code = main([str(arg) for arg in args], dict(env))
         except SystemExit as exit_:
             code = exit_.code if isinstance(exit_.code, int) else 2
         finally:
