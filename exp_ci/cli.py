@@ -7,9 +7,10 @@ hooks start without importing DVC, GitPython or PyGithub.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from exp_ci import __version__
 from exp_ci.errors import run_guarded
@@ -78,10 +79,31 @@ def _command_module(name: str):
     return importlib.import_module(f"exp_ci.commands.{name.replace('-', '_')}")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    """`exp-ci ARGV` in the environment `environ` (default: this process's).
+
+    The command, DVC and Git see `environ` as their whole environment while it runs, as if
+    exp-ci had been started with it; tests run commands in-process this way.
+    """
     from exp_ci.output import guarded_streams
 
-    with guarded_streams(os.environ):  # argparse's own errors quote the arguments
-        args = build_parser().parse_args(argv)
-    module = _command_module(args.command)
-    return run_guarded(lambda: module.run(module.options_from_args(args)), verbose=args.verbose)
+    with _environment(environ):
+        with guarded_streams(os.environ):  # argparse's own errors quote the arguments
+            args = build_parser().parse_args(argv)
+        module = _command_module(args.command)
+        return run_guarded(lambda: module.run(module.options_from_args(args)), verbose=args.verbose)
+
+
+@contextlib.contextmanager
+def _environment(environ: Mapping[str, str] | None) -> Iterator[None]:
+    if environ is None:
+        yield
+        return
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)

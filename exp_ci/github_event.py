@@ -86,7 +86,7 @@ def _same_repository_pulls(entries: Any, repository: str | None) -> list[int]:
     The list may name pull requests of other repositories that share the head branch; each
     entry's `url` (`.../repos/OWNER/NAME/pulls/N`) or `base.repo.name` tells which is ours.
     """
-    numbers = []
+    numbers: list[int] = []
     if not isinstance(entries, list):
         return numbers
     for entry in entries:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Mapping, Sequence
-from typing import TextIO
+from typing import Any, TextIO
 
 from exp_ci.adapters import actions
 from exp_ci.output import inert, write_command
@@ -109,8 +109,8 @@ class RichReporter(_Counting):
 
         self.console = Console(file=stream)
         self.running: list[str] = []
-        self.progress = None
-        self.bar = None
+        self.progress: Any = None  # rich's Progress and task, made in begin()
+        self.bar: Any = None
 
     def begin(self, tasks: Sequence[Task], jobs: int) -> None:
         from rich.progress import (

@@ -150,14 +150,14 @@ def parse_set(text: str, origin: str = "-S") -> Axis:
     if override.is_delete():
         raise UserError(f"{shown} deletes a param (~KEY); a sweep can only set params.")
     if override.is_sweep_override():
-        values = _sweep_values(override, shown)
+        values = tuple(_sweep_values(override, shown))
     else:
         if not override_text.partition("=")[2].strip():
             raise UserError(
                 f"{shown} has no value after '=' (an empty shell variable?). To set an empty "
                 f"string, write {override_text}''."
             )
-        values = [override.get_value_element_as_str()]
+        values = (override.get_value_element_as_str(),)
     _check_unique(values, shown)
     return Axis(file.strip() if explicit else file, key, tuple(values), explicit)
 

@@ -1,9 +1,12 @@
 """The composite GitHub Action (action.yml + exp_ci/action.py).
 
-The action is executed step by step as the runner would (tests/helpers/composite.py: inputs
-reach the steps only through the `${{ }}` expressions of `env:`, with the Actions files in
-place) against the real sample DVC project, offline: the comment runs without a token, and
-steps that need the network are reported, not run.
+action.yml runs in a real Actions runner (act, tests/helpers/act.py): `uses:` a clean copy
+of this checkout, the third-party actions stubbed, GitHub's REST API the local fake of
+tests/helpers/github_server.py. It installs its own checkout (the default `version`) into
+the runner's throwaway Python, runs on a real DVC project with a bare origin and a local
+DVC remote, and the tests read the fake's state (the sticky comment, the status), the
+Git and DVC remotes and the step outputs as the next step of the job sees them. Then the
+pure parts of exp_ci/action.py.
 """
 
 from __future__ import annotations
@@ -31,52 +34,50 @@ from exp_ci.action import (
     winner_from,
 )
 from exp_ci.errors import UserError
-from tests.helpers.composite import (
-    Context,
-    UnsupportedExpression,
-    condition,
-    evaluate,
-    load_action,
-    parse_file_commands,
+from exp_ci.sticky.format import assemble
+from tests.helpers.act import (
+    EXP_CI_USES,
+    PR,
+    TOKEN,
+    Act,
+    ActionRun,
+    action_workflow,
     pull_request_event,
-    run_composite,
-    runner_environment,
+    run_the_action,
+    stubs,
 )
+from tests.helpers.file_commands import parse_file_commands
+from tests.helpers.github_api import BOT, REPOSITORY
+from tests.helpers.github_server import serve_github
 from tests.helpers.project import run
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHA = re.compile(r"[0-9a-f]{40}")
 
 
-# --- running the action against the real project ---------------------------------------------
+# --- the action in a real runner --------------------------------------------------------------
 
 
 def git(root: Path, *args: str, env: dict[str, str]) -> str:
     return run(root, "git", *args, env=env).strip()
 
 
-def run_action_here(project: Path, env: dict, inputs: dict[str, str], base_sha: str, **kw):
-    head = git(project, "rev-parse", "HEAD", env=env)
-    event = pull_request_event(base_sha, head)
-    files = project.parent / "step-files"
-    files.mkdir(exist_ok=True)
-    return run_composite(
-        REPO_ROOT,
-        inputs,
-        workspace=project,
-        base_env=runner_environment(env, project, project.parent, "pull_request", event, sha=head),
-        files_dir=files,
-        **kw,
-    )
+@pytest.fixture
+def github():
+    with serve_github(token=TOKEN) as fake:
+        yield fake
+
+
+def stored(storage: Path, md5: str) -> Path:
+    return storage / "files" / "md5" / md5[:2] / md5[2:]
 
 
 def test_the_action_runs_gates_keeps_and_comments_on_a_real_project(
-    project: Path, env: dict[str, str], baselines: dict[str, str]
+    project: Path, env, baselines, runner_env, action_checkout, github, tmp_path
 ):
     inputs = {
         "python-version": "3.12",
-        "version": "installed",
-        "run": "-S train.lr=0.15 --name-prefix ci",
+        "run": "-S train.lr=0.45 --name-prefix ci",
         "metric": "auc",
         "persist": "branch",
         "name-template": "ci/{name}",
@@ -85,47 +86,56 @@ def test_the_action_runs_gates_keeps_and_comments_on_a_real_project(
         "marker": "pr-experiments",
         "save-body": "exp-ci-comment.md",
         "gate-max-drop": "0.01",
+        "gate-status": "true",
     }
-    second = baselines["second"]
-    lr_high = git(project, "rev-parse", f"refs/exps/{second[:2]}/{second[2:]}/lr-high", env=env)
-    lock = yaml.safe_load(git(project, "show", f"{lr_high}:dvc.lock", env=env))
-    cached = next(o for o in lock["stages"]["train"]["outs"] if o["path"] == "cached.json")
-    data = project.parent / "project-storage" / "files" / "md5" / cached["md5"][:2]
-    data /= cached["md5"][2:]
-    assert not data.exists()
-
-    result = run_action_here(project, env, inputs, base_sha=baselines["first"], token="")
-    print(f"not run, they need the network: {result.network_skipped}")
-    assert result.network_skipped == ["Set up Python"], result.report()
-    assert result.failed is None, result.report()
-    main = result.step("Run exp-ci")
-    out = result.outputs
-
-    # The sweep ran: a real experiment ci-1 on HEAD's commit, beside the fixture's.
-    names = git(project, "for-each-ref", "--format=%(refname:lstrip=-1)", "refs/exps", env=env)
-    assert "ci-1" in names.split()
-    # The winner by auc is still lr-high (0.85; ci-1 has 0.7).
-    assert (out["best"], out["best-rev"]) == ("lr-high", lr_high)
-    # Kept as a branch, pushed to the bare origin, its data in the DVC remote first.
-    assert out["branch"] == "ci/lr-high" and out["tag"] == ""
-    origin = project.parent / "project-origin.git"
-    assert git(origin, "rev-parse", "refs/heads/ci/lr-high", env=env) == lr_high
-    assert data.is_file()
-    # The markdown table, winner marked, the new experiment in it.
-    table = Path(out["table-file"]).read_text()
-    assert table.startswith("| Experiment") and "lr-high ★" in table and "ci-1" in table
-    # The gate: lr-high (0.85) against the pull request's base (first baseline, 0.65).
-    assert out["gate"] == "pass"
-    assert "::notice title=exp-ci gate::" in main.stdout
-    # No token: the comment is not posted, but it is in the job summary and saved for a
-    # workflow_run workflow; never a failure.
-    assert out["comment-url"] == ""
-    assert "::warning title=exp-ci comment::the pull request comment was not posted" in (
-        main.stdout
+    head = git(project, "rev-parse", "HEAD", env=env)
+    github.add_pull(PR, head_sha=head)
+    github.seed(PR, 101)  # the sticky comment is on the second page
+    stale = github.add_comment(PR, assemble("pr-experiments", {"default": "stale"}), BOT)
+    done = run_the_action(
+        project, env, runner_env, action_checkout, github, inputs, baselines["first"], tmp_path
     )
-    assert "lr-high ★" in main.summary and "ci-1" in main.summary
-    saved = (project / "exp-ci-comment.md").read_text()
-    assert "lr-high ★" in saved and "ci-1" in saved
+    assert done.result.returncode == 0, done.result.report()
+    assert done.outcome == "success"
+    assert "stub setup-python 3.12" in done.log  # the input reached setup-python's `with:`
+    out = done.outputs
+    # act also shows the inner step's undeclared outputs (nektos/act#2553; GitHub does not):
+    # every output the job sees must be declared, so a renamed one cannot hide behind that.
+    declared = set(load_action()["outputs"])
+    assert set(out) - declared == {"comment-id", "rev"}, set(out) ^ declared
+    assert declared <= set(out)
+
+    # The sweep ran in the job: ci-1 (auc 1.0) beats lr-high (0.85). It is kept as a branch,
+    # pushed to the bare origin, and the data it made is in the DVC remote.
+    origin = project.parent / "project-origin.git"
+    assert out["best"] == "ci-1" and SHA.fullmatch(out["best-rev"])
+    assert out["branch"] == "ci/ci-1" and out["tag"] == ""
+    assert git(origin, "rev-parse", "refs/heads/ci/ci-1", env=env) == out["best-rev"]
+    lock = yaml.safe_load(git(origin, "show", f"{out['best-rev']}:dvc.lock", env=env))
+    cached = next(o for o in lock["stages"]["train"]["outs"] if o["path"] == "cached.json")
+    assert stored(project.parent / "project-storage", cached["md5"]).is_file()
+    # The table, the gate (lr-high 0.85 against the base's 0.65) and its Δ.
+    assert done.table.startswith("| Experiment") and "ci-1 ★" in done.table
+    assert "lr-high" in done.table
+    assert out["gate"] == "pass" and float(out["delta"]) == pytest.approx(0.35)
+    (notice,) = done.result.commands("notice")
+    assert notice["kvPairs"]["title"] == "exp-ci gate" and "lr-high" not in notice["arg"]
+    assert done.result.commands("error") == []
+    (status,) = github.statuses
+    assert (status["sha"], status["state"], status["context"]) == (head, "success", "exp-ci/gate")
+    # One sticky comment, the stale one edited in place, with the table; its URL an output.
+    (comment,) = github.marked(PR, "pr-experiments")
+    assert comment["id"] == stale["id"] and "stale" not in comment["body"]
+    assert "ci-1 ★" in comment["body"] and "lr-high" in comment["body"]
+    assert out["comment-url"] == comment["html_url"]
+    assert len(github.bodies(PR)) == 102
+    assert github.seen_tokens == {f"token {TOKEN}"}
+    assert TOKEN not in done.log
+    # The job summary has the table and the gate's verdict.
+    summary = done.result.summary()
+    assert "ci-1 ★" in summary and "#### Gate: ✅ pass" in summary
+    saved = (done.result.artifacts / "exp-ci-comment.md").read_text()
+    assert "ci-1 ★" in saved and saved.strip() in comment["body"]
 
 
 def commit_with_metric(project: Path, env: dict[str, str], auc: float) -> str:
@@ -147,127 +157,152 @@ def commit_with_metric(project: Path, env: dict[str, str], auc: float) -> str:
     return git(project, "commit-tree", tree, "-p", "HEAD", "-m", "a better base", env=env)
 
 
-def test_a_regression_fails_the_action_after_the_table_the_winner_and_the_comment(
-    project: Path, env: dict[str, str]
+def test_a_regression_fails_the_job_after_the_table_the_comment_and_the_status(
+    project: Path, env, runner_env, action_checkout, github, tmp_path
 ):
     base = commit_with_metric(project, env, auc=0.99)
-    inputs = {"version": "installed", "metric": "auc", "gate-max-drop": "5%", "comment": "true"}
-    result = run_action_here(project, env, inputs, base_sha=base, token="")
-    main = result.step("Run exp-ci")
-    assert main.returncode == 1, result.report()
-    assert result.outputs["gate"] == "fail"
-    errors = [line for line in main.stdout.splitlines() if line.startswith("::error")]
-    assert len(errors) == 1 and "0.99" in errors[0] and "0.85" in errors[0], main.stdout
-    assert result.outputs["best"] == "lr-high"
-    assert Path(result.outputs["table-file"]).is_file()
-    assert "lr-high ★" in main.summary  # the comment step still ran: the table explains why
+    head = git(project, "rev-parse", "HEAD", env=env)
+    github.add_pull(PR, head_sha=head)
+    inputs = {"metric": "auc", "gate-max-drop": "5%", "comment": "true", "gate-status": "true"}
+    done = run_the_action(project, env, runner_env, action_checkout, github, inputs, base, tmp_path)
+    assert done.result.returncode != 0
+    assert done.outcome == "failure"
+    assert done.result.step_results()["keep what the action left"] == "success"
+    assert done.outputs["gate"] == "fail" and done.outputs["best"] == "lr-high"
+    (error,) = done.result.commands("error")
+    assert error["kvPairs"]["title"] == "exp-ci gate"
+    assert "metrics.json:auc 0.99 -> 0.85" in error["arg"]
+    assert "#### Gate: ❌ fail" in done.result.summary()
+    # The comment and the status still say why.
+    (comment,) = github.marked(PR)
+    assert "lr-high ★" in comment["body"] and "fail" in comment["body"].lower()
+    (status,) = github.statuses
+    assert (status["sha"], status["state"]) == (head, "failure")
 
 
-def test_without_a_comment_the_table_goes_to_the_job_summary(project: Path, env, baselines):
-    inputs = {"version": "installed", "comment": "false"}
-    result = run_action_here(project, env, inputs, base_sha=baselines["first"])
-    assert result.failed is None, result.report()
-    assert result.step("Set up Python").status == "skipped: condition false"
-    assert result.network_skipped == []
-    main = result.step("Run exp-ci")
-    assert main.summary.startswith("\n### Experiments\n\n| Experiment")
-    assert "└── lr-high" in main.summary and "::warning" not in main.stdout
-    assert Path(result.outputs["table-file"]).read_text() in main.summary
-    # No metric: nothing is ranked, gated or kept.
-    outputs = result.outputs
+def test_without_a_comment_the_table_goes_to_the_job_summary_only(
+    project: Path, env, baselines, runner_env, action_checkout, github, tmp_path
+):
+    github.add_pull(PR)
+    done = run_the_action(
+        project,
+        env,
+        runner_env,
+        action_checkout,
+        github,
+        {"comment": "false"},
+        baselines["first"],
+        tmp_path,
+    )
+    assert done.result.returncode == 0, done.result.report()
+    assert "stub setup-python" not in done.log  # python-version empty: the step is skipped
+    assert "└── lr-high" in done.table and done.table in done.result.summary()
+    # No metric: nothing is ranked, gated or kept; GitHub is not asked anything.
+    outputs = done.outputs
     assert (outputs["best"], outputs["gate"], outputs["branch"], outputs["comment-url"]) == (
         ("", "", "", "")
     )
+    assert github.requests == []
 
 
-@pytest.mark.parametrize(
-    ("inputs", "message"),
-    [
-        ({"persist": "maybe"}, "input persist must be none, branch or tag, not 'maybe'"),
-        ({"comment": "yes"}, "input comment must be true or false, not 'yes'"),
-        ({"gate-max-drop": "a lot"}, "input gate-max-drop must be a number"),
-        ({"persist": "branch"}, "persist: branch needs a metric"),
-        ({"run": "-S 'train.lr=0.1"}, "input run cannot be split into arguments"),
-    ],
-)
 def test_a_wrong_input_stops_the_action_with_exit_2_and_says_which(
-    project: Path, env, baselines, inputs: dict[str, str], message: str
+    project: Path, env, baselines, runner_env, action_checkout, github, tmp_path
 ):
-    result = run_action_here(
-        project, env, {"version": "installed", **inputs}, base_sha=baselines["first"]
+    done = run_the_action(
+        project,
+        env,
+        runner_env,
+        action_checkout,
+        github,
+        {"persist": "maybe", "comment": "true"},
+        baselines["first"],
+        tmp_path,
     )
-    main = result.step("Run exp-ci")
-    assert main.returncode == 2 and message in main.stderr, result.report()
-    assert "Traceback" not in main.stderr
+    assert done.outcome == "failure"
+    assert "input persist must be none, branch or tag, not 'maybe'" in done.log
+    assert "Traceback" not in done.log
+    assert github.requests == []
 
 
-# --- the install step ------------------------------------------------------------------------
+# --- the install step, in the runner with a stub Python -----------------------------------
 
 STUB_PYTHON = """#!/bin/bash
-printf '%s\\n' "$*" >> "$STUB_LOG"
+# The action's own checkout (GITHUB_ACTION_PATH, with its action.yml) is logged by name.
+line="$*"
+if [ -n "${GITHUB_ACTION_PATH:-}" ] && [ -f "${GITHUB_ACTION_PATH}/action.yml" ]; then
+  line="${line//"$GITHUB_ACTION_PATH"/ACTION_PATH}"
+fi
+printf '%s\\n' "$line" >> "$STUB_LOG"
 if [ "$1" = -c ]; then exit "${STUB_IMPORT_RC:-0}"; fi
 """
 
 
 @pytest.mark.parametrize(
-    ("version", "import_rc", "returncode", "calls", "message"),
+    ("version", "import_rc", "outcome", "calls", "message"),
     [
-        (
-            "",
-            0,
-            0,
-            ["-m pip install --disable-pip-version-check {action}", "-m exp_ci --version"],
-            "",
-        ),
-        (
-            "1.2.0",
-            0,
-            0,
-            ["-m pip install --disable-pip-version-check exp-ci==1.2.0", "-m exp_ci --version"],
-            "",
-        ),
-        ("installed", 0, 0, ["-c import exp_ci", "-m exp_ci --version"], ""),
-        ("installed", 1, 2, ["-c import exp_ci"], "the Python on PATH has no exp-ci"),
-        ("1.0 --index-url=http://evil", 0, 2, [], "version must be empty, 'installed' or"),
-        ("$(touch pwned)", 0, 2, [], "version must be empty, 'installed' or"),
+        ("", 0, "success", ["-m pip install --disable-pip-version-check ACTION_PATH",
+                            "-m exp_ci --version", "-m exp_ci.action"], ""),
+        ("1.2.0", 0, "success", ["-m pip install --disable-pip-version-check exp-ci==1.2.0",
+                                 "-m exp_ci --version", "-m exp_ci.action"], ""),
+        ("installed", 0, "success", ["-c import exp_ci", "-m exp_ci --version",
+                                     "-m exp_ci.action"], ""),
+        ("installed", 1, "failure", ["-c import exp_ci"], "the Python on PATH has no exp-ci"),
+        ("1.0 --index-url=http://evil", 0, "failure", [], "version must be empty, 'installed' or"),
+        ("$(touch pwned)", 0, "failure", [], "version must be empty, 'installed' or"),
     ],
-)
+)  # fmt: skip
 def test_the_install_step_installs_the_actions_own_checkout_or_a_release(
-    tmp_path: Path, version: str, import_rc: int, returncode: int, calls: list[str], message: str
-):
-    stubs = tmp_path / "bin"
-    stubs.mkdir()
-    (stubs / "python").write_text(STUB_PYTHON)
-    (stubs / "python").chmod(0o755)
+    tmp_path: Path, env, runner_env, action_checkout, github, version, import_rc, outcome, calls,
+    message,
+):  # fmt: skip
+    stubs_dir = tmp_path / "bin"
+    stubs_dir.mkdir()
+    (stubs_dir / "python").write_text(STUB_PYTHON)
+    (stubs_dir / "python").chmod(0o755)
     log = tmp_path / "python-calls"
     log.touch()
-    (tmp_path / "files").mkdir()
-    result = run_composite(
-        REPO_ROOT,
-        {"version": version},
-        workspace=tmp_path,
-        base_env={
-            "PATH": f"{stubs}:/usr/bin:/bin",
-            "STUB_LOG": str(log),
-            "STUB_IMPORT_RC": str(import_rc),
-        },
-        files_dir=tmp_path / "files",
-        stop_after="Install exp-ci",
+    workdir = tmp_path / "repository"
+    workdir.mkdir()
+    git(workdir, "init", "-q", "-b", "main", env=env)
+    git(workdir, "commit", "-q", "--allow-empty", "-m", "empty", env=env)
+    git(workdir, "remote", "add", "github", f"https://github.com/{REPOSITORY}.git", env=env)
+    stub_env = {
+        **runner_env,
+        "PATH": f"{stubs_dir}:/usr/bin:/bin",
+        "STUB_LOG": str(log),
+        "STUB_IMPORT_RC": str(import_rc),
+    }
+    head = git(workdir, "rev-parse", "HEAD", env=env)
+    scratch = tmp_path / "act"
+    scratch.mkdir()
+    workflow = scratch / "action-workflow.yml"
+    workflow.write_text(yaml.safe_dump(action_workflow({"version": version}), sort_keys=False))
+    act = Act(
+        workdir,
+        scratch,
+        stub_env,
+        github.api,
+        TOKEN,
+        [f"{EXP_CI_USES}={action_checkout}", *stubs(scratch / "stubs")],
     )
-    step = result.step("Install exp-ci")
-    assert step.returncode == returncode, result.report()
-    expected = [c.format(action=REPO_ROOT) for c in calls]
-    assert log.read_text().splitlines() == expected
-    assert message in step.stdout
-    assert not (tmp_path / "pwned").exists()
-    assert [s.name for s in result.steps] == ["Set up Python", "Install exp-ci"]
+    done = ActionRun(act.run(workflow, "pull_request", pull_request_event(head, head)))
+    assert done.outcome == outcome, done.result.report()
+    recorded = log.read_text().splitlines()
+    assert recorded == calls
+    errors = [e["arg"] for e in done.result.commands("error")]
+    assert (errors and message in errors[0]) if message else errors == []
+    assert not any(p.name == "pwned" for p in tmp_path.rglob("pwned"))
 
 
 # --- action.yml itself -----------------------------------------------------------------------
 
 
+def load_action() -> dict:
+    return yaml.safe_load((REPO_ROOT / "action.yml").read_text())
+
+
 def test_every_input_reaches_the_main_step_through_env_and_every_output_from_it():
-    action = load_action(REPO_ROOT)
+    action = load_action()
     steps = action["runs"]["steps"]
     main = next(s for s in steps if s.get("id") == "exp-ci")
     used_elsewhere = {"python-version", "version"}
@@ -286,46 +321,6 @@ def test_every_input_reaches_the_main_step_through_env_and_every_output_from_it(
             assert SHA.fullmatch(ref), step["uses"]  # pinned to a commit
     assert action["branding"]["icon"] and action["branding"]["color"]
     assert action["inputs"]["token"]["default"] == "${{ github.token }}"
-
-
-@pytest.mark.parametrize(
-    "expression",
-    [
-        "github.event.pull_request.title",
-        "inputs.metric || 'auc'",
-        "format('{0}', inputs.metric)",
-        "secrets.GITHUB_TOKEN",
-        "steps.nope.outputs.best",
-        "inputs.no-such-input",
-    ],
-)
-def test_the_local_runner_refuses_expressions_it_does_not_evaluate(expression: str):
-    context = Context(inputs={"metric": "auc"}, token="", action_path="/a")
-    with pytest.raises(UnsupportedExpression):
-        evaluate(expression, context)
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("inputs.python-version != ''", True),
-        ("${{ inputs.python-version == '3.12' }}", True),
-        ("inputs.python-version == 'X'", False),
-        ("inputs.metric == 'AUC'", True),  # Actions compares strings ignoring case
-    ],
-)
-def test_the_local_runner_evaluates_if_comparisons(text: str, expected: bool):
-    context = Context(inputs={"python-version": "3.12", "metric": "auc"}, token="", action_path="")
-    assert condition(text, context) is expected
-
-
-def test_the_local_runner_reads_both_forms_of_file_commands():
-    text = "best=lr-high\ntable<<EOF_1\n| a |\n| b = c |\nEOF_1\nempty=\n"
-    assert parse_file_commands(text) == {
-        "best": "lr-high",
-        "table": "| a |\n| b = c |",
-        "empty": "",
-    }
 
 
 # --- exp_ci/action.py: inputs and the plan (pure) --------------------------------------------

@@ -1,7 +1,9 @@
 """Every Mermaid block exp-ci writes, drawn by the real `mermaid` package in headless
 Chromium: from the chart cases, from `exp-ci show` and `exp-ci comment` on real projects.
 
-One browser draws everything (tests/render/render_mermaid.mjs); a diagram fails when
+One browser draws everything (tests/render/render_mermaid.mjs); the pages are the HTML
+GitHub's engine makes of the markdown (cmarkgfm, tests/helpers/gfm.py) in GitHub's own
+stylesheet (github-markdown-css), their ```mermaid blocks drawn in place. A diagram fails when
 `mermaid.parse` or `mermaid.render` rejects it, when Mermaid draws its error picture, or
 when the drawing is not what the text says (a bar per category, a line per series, every
 label as written). Screenshots of the rendered comment and tables go to the module's
@@ -24,6 +26,7 @@ import pytest
 
 from exp_ci.render.charts import curve_chart, mermaid_blocks, ranking_chart
 from tests.helpers.chart_cases import CURVE_CASES, RANKING_CASES
+from tests.helpers.gfm import render
 from tests.helpers.plots_project import plots_project
 from tests.helpers.project import exp_ci
 
@@ -42,7 +45,7 @@ IDS = (
 def missing_tools() -> str | None:
     if shutil.which("node") is None:
         return "node is not installed"
-    for package in ("mermaid", "puppeteer-core", "marked"):
+    for package in ("mermaid", "puppeteer-core", "github-markdown-css"):
         if not (RENDER / "node_modules" / package).is_dir():
             return f"{package} is not installed: run `npm ci --prefix tests/render`"
     if not Path(CHROMIUM).exists():
@@ -109,7 +112,7 @@ def rendered(tmp_path_factory, session_env, template):
     request = {
         "diagrams": [{"id": key, "source": source} for key, source in sources.items()],
         "pages": [
-            {"markdown": markdown[name], "screenshot": str(path)}
+            {"html": render(markdown[name]), "screenshot": str(path)}
             for name, path in screenshots.items()
         ],
     }

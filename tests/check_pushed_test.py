@@ -327,6 +327,7 @@ def test_user_mistakes_are_exit_2_with_a_way_out(pushed, env, hook, args, messag
     assert message in said and "Traceback" not in said
 
 
+@pytest.mark.slow  # starts processes
 def test_outside_a_git_repository_is_exit_2(tmp_path, hook):
     code, said = hook(tmp_path)
     assert code == 2
@@ -426,6 +427,7 @@ def hooks_manifest() -> list[dict]:
     return yaml.safe_load((REPO_ROOT / ".pre-commit-hooks.yaml").read_text())
 
 
+@pytest.mark.slow  # starts processes
 def test_every_hook_has_its_console_script_a_readme_entry_and_a_valid_manifest(env):
     scripts = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     readme = (REPO_ROOT / "README.md").read_text()

@@ -37,6 +37,7 @@ def test_no_command_is_a_usage_error(capsys):
     assert "usage: exp-ci" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # starts processes
 def test_help_starts_without_importing_git_dvc_or_github():
     code = (
         "import sys, contextlib, io\n"

@@ -41,6 +41,7 @@ from exp_ci.sticky.sync import (
     should_ask_user_endpoint,
     token_kind,
 )
+from tests.helpers.gfm import assert_valid_markdown
 
 AUC = MetricSpec("metrics.json", "auc", Direction.MAX)
 CREATED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
@@ -78,37 +79,6 @@ def make_table(experiments: int, *, baselines: int = 1, name=lambda i: f"exp-{i}
         )
         groups.append(Baseline(_experiment(base, base, f"main-{b}", 0.5, 0.0), children))
     return build_table(groups, TableOptions(metric=AUC))
-
-
-def unescaped_pipes(line: str) -> int:
-    return len(re.findall(r"(?<!\\)\|", line))
-
-
-def assert_valid_markdown(text: str) -> None:
-    """No open code fence, every table rectangular with its delimiter row, <details> closed."""
-    lines = text.split("\n")
-    fence = None
-    table: list[str] = []
-    for line in [*lines, ""]:
-        opener = re.match(r"^ {0,3}(`{3,}|~{3,})", line)
-        if fence is None and opener:
-            fence = opener.group(1)
-            continue
-        if fence is not None:
-            if re.match(rf"^ {{0,3}}{re.escape(fence[0])}{{{len(fence)},}}\s*$", line):
-                fence = None
-            continue
-        if line.startswith("|"):
-            table.append(line)
-            continue
-        if table:
-            assert len(table) >= 2, table
-            assert re.fullmatch(r"\|[-:| ]+\|", table[1]), table[1]
-            width = unescaped_pipes(table[0])
-            assert all(unescaped_pipes(row) == width for row in table), "ragged table"
-            table = []
-    assert fence is None, "a code fence is left open"
-    assert text.count("<details>") == text.count("</details>")
 
 
 # --- markers and sections ------------------------------------------------------------------

@@ -15,26 +15,31 @@ def _fails_cleanly(result, *fragments: str) -> None:
         assert fragment in result.stderr
 
 
+@pytest.mark.slow  # starts processes
 def test_outside_a_git_repository(tmp_path, env):
     _fails_cleanly(exp_ci(tmp_path, env, "show"), "not inside a Git repository", "git init")
 
 
+@pytest.mark.slow  # starts processes
 def test_missing_folder(tmp_path, env):
     _fails_cleanly(
         exp_ci(tmp_path, env, "show", "-C", str(tmp_path / "nope")), "does not exist", "-C"
     )
 
 
+@pytest.mark.slow  # starts processes
 def test_git_repository_that_is_not_a_dvc_project(tmp_path, env):
     run(tmp_path, "git", "init", "-q", env=env)
     _fails_cleanly(exp_ci(tmp_path, env, "show"), "not a DVC project", "dvc init")
 
 
+@pytest.mark.slow  # starts processes
 def test_project_without_commits(tmp_path, env):
     init_project(tmp_path / "p", env)
     _fails_cleanly(exp_ci(tmp_path / "p", env, "show"), "no commits yet")
 
 
+@pytest.mark.slow  # starts processes
 def test_project_without_experiments(tmp_path, env):
     root = tmp_path / "p"
     init_project(root, env)

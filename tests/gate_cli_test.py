@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import re
 
+import pytest
 import responses
 
+from tests.helpers.github_api import FakeGitHub
 from tests.helpers.project import exp_ci, run
 
 
@@ -173,24 +174,11 @@ def test_a_pull_request_event_without_a_base_says_so(project, env, tmp_path):
     assert "--against REV" in result.stderr
 
 
-STATUS_URL = re.compile(
-    r"https://api\.github\.com(:443)?/repos/octo/models/statuses/([0-9a-f]{40})"
-)
-
-
-def _status_payload(request_body: dict, sha: str) -> dict:
-    """A commit status as the REST API returns it (POST /repos/{owner}/{repo}/statuses/{sha})."""
-    return {
-        "id": 1,
-        "url": f"https://api.github.com/repos/octo/models/statuses/{sha}",
-        "state": request_body["state"],
-        "description": request_body.get("description"),
-        "target_url": request_body.get("target_url"),
-        "context": request_body.get("context"),
-        "created_at": "2026-11-26T06:00:00Z",
-        "updated_at": "2026-11-26T06:00:00Z",
-        "creator": {"login": "github-actions[bot]", "id": 41898282, "type": "Bot"},
-    }
+@pytest.fixture
+def statuses():
+    """The in-memory GitHub (tests/helpers/github_api.py) for octo/models, through `responses`."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield FakeGitHub(mock, repository="octo/models", token="ghs_secret_token_value")
 
 
 def _gate_in_process(monkeypatch, project, env, event, *args):
@@ -213,54 +201,42 @@ def _gate_in_process(monkeypatch, project, env, event, *args):
     return main(["gate", "--metric", "auc", "--status", *args])
 
 
-@responses.activate
 def test_status_marks_the_pull_requests_head_commit(
-    project, env, baselines, tmp_path, monkeypatch, capsys
+    project, env, baselines, tmp_path, monkeypatch, capsys, statuses
 ):
     head = "a" * 40
     event = tmp_path / "event.json"
     event.write_text(
         json.dumps({"pull_request": {"base": {"sha": baselines["second"]}, "head": {"sha": head}}})
     )
-    posted = []
-
-    def record(request):
-        body = json.loads(request.body)
-        posted.append((STATUS_URL.match(request.url).group(2), body))
-        return 201, {}, json.dumps(_status_payload(body, head))
-
-    responses.add_callback(responses.POST, STATUS_URL, callback=record)
     _set_workspace_auc(project, 0.6)
     assert _gate_in_process(monkeypatch, project, env, event) == 1
-    ((sha, body),) = posted
-    assert sha == head
-    assert body["state"] == "failure" and body["context"] == "exp-ci/gate"
-    assert "0.65 -> 0.6" in body["description"] and len(body["description"]) <= 140
-    assert body["target_url"] == "https://github.com/octo/models/actions/runs/99"
+    (posted,) = statuses.statuses
+    assert posted["sha"] == head
+    assert posted["state"] == "failure" and posted["context"] == "exp-ci/gate"
+    assert "0.65 -> 0.6" in posted["description"] and len(posted["description"]) <= 140
+    assert posted["target_url"] == "https://github.com/octo/models/actions/runs/99"
     assert "ghs_secret_token_value" not in capsys.readouterr().out
 
 
-@responses.activate
 def test_a_read_only_token_only_warns_and_the_verdict_stands(
-    project, env, baselines, tmp_path, monkeypatch, capsys
+    project, env, baselines, tmp_path, monkeypatch, capsys, statuses
 ):
+    statuses.read_only = True  # a fork's token: writes answer 403
     event = tmp_path / "event.json"
     event.write_text(
         json.dumps(
             {"pull_request": {"base": {"sha": baselines["second"]}, "head": {"sha": "b" * 40}}}
         )
     )
-    responses.add(
-        responses.POST,
-        STATUS_URL,
-        status=403,
-        json={"message": "Resource not accessible by integration", "documentation_url": "x"},
-    )
     _set_workspace_auc(project, 0.7)
     assert _gate_in_process(monkeypatch, project, env, event) == 0
     out = capsys.readouterr().out
     assert "::notice title=exp-ci gate::" in out
     assert "::warning::" in out and "403" in out
+    assert statuses.statuses == [] and statuses.calls("POST") == [
+        "/repos/octo/models/statuses/" + "b" * 40
+    ]
 
 
 def test_status_without_a_token_is_refused_before_any_work(project, env):

@@ -18,7 +18,7 @@ import responses
 import yaml
 
 from exp_ci.cli import main
-from tests.helpers.github_pulls import API, REPOSITORY, FakePulls
+from tests.helpers.github_api import API, REPOSITORY, FakeGitHub
 from tests.helpers.project import exp_ci, run
 
 LR_HIGH_AUC = "0.85"
@@ -332,14 +332,14 @@ def github_env(monkeypatch):
 @pytest.fixture
 def fake_github():
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield FakePulls(mock)
+        yield FakeGitHub(mock, token="ghs_test-token-never-shown")
 
 
 def test_pr_is_opened_once_then_its_body_updated(kept, env, github_env, fake_github, capsys):
     args = ["persist", "-C", str(kept), "--metric", "auc", "--push", "origin", "--pr"]
     assert main(args) == 0
     first = capsys.readouterr()
-    (created,) = fake_github.calls("POST")
+    (created,) = fake_github.sent("POST")
     path, body = created
     assert path == f"/repos/{REPOSITORY}/pulls"
     assert body["head"] == "exp/lr-high" and body["base"] == "main"
@@ -356,13 +356,13 @@ def test_pr_is_opened_once_then_its_body_updated(kept, env, github_env, fake_git
     fake_github.pulls[0]["body"] = "edited by hand"
     assert main(args) == 0
     second = capsys.readouterr()
-    assert len(fake_github.calls("POST")) == 1  # no second pull request
-    ((patched_path, patched),) = fake_github.calls("PATCH")
+    assert len(fake_github.sent("POST")) == 1  # no second pull request
+    ((patched_path, patched),) = fake_github.sent("PATCH")
     assert patched_path == f"/repos/{REPOSITORY}/pulls/1"
     assert set(patched) == {"body"} and patched["body"] == body["body"]
     assert fake_github.pulls[0]["body"] == body["body"]
     assert "updated the body of pull request #1" in second.out
-    lists = fake_github.calls("GET")
+    lists = fake_github.sent("GET")
     assert all(p == f"/repos/{REPOSITORY}/pulls" for p, _ in lists)
 
 
@@ -371,7 +371,7 @@ def test_pr_base_is_the_default_branch_when_no_branch_is_at_the_baseline(
 ):
     fake_github.default_branch = "trunk"
     assert main(["persist", "-C", str(kept), "old-exp", "--push", "origin", "--pr"]) == 0
-    ((_, body),) = fake_github.calls("POST")
+    ((_, body),) = fake_github.sent("POST")
     assert body["base"] == "trunk" and body["head"] == "exp/old-exp"
     assert body["title"] == "Experiment old-exp"
 

@@ -302,6 +302,7 @@ def test_the_series_agree_with_dvc_plots_show(plots_repo, env, tmp_path):
     assert {s.name: (s.x_field, list(s.points)) for s in ours.series} == _dvc_series(document)
 
 
+@pytest.mark.slow  # starts processes
 def test_a_plot_kept_in_the_dvc_cache_is_read_from_the_local_cache(tmp_path, env):
     root = tmp_path / "cached"
     init_project(root, env)

@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from exp_ci.render.formats import format_delta
-from tests.helpers.composite import parse_file_commands, run_composite, runner_environment
+from tests.helpers.act import PR, TOKEN, run_the_action
+from tests.helpers.file_commands import parse_file_commands
+from tests.helpers.github_server import serve_github
 from tests.helpers.pr_project import (
     PullRequestCheckout,
-    build_pull_request_checkout,
     pull_request_payload,
 )
 from tests.helpers.project import exp_ci, run
@@ -30,21 +30,9 @@ pytestmark = pytest.mark.slow
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="session")
-def pr_template(tmp_path_factory, session_env) -> PullRequestCheckout:
-    return build_pull_request_checkout(tmp_path_factory.mktemp("pr") / "project", session_env)
-
-
 @pytest.fixture
-def checkout(pr_template: PullRequestCheckout, tmp_path: Path) -> PullRequestCheckout:
-    """A private copy of the merge-commit checkout (with its origin and DVC remote)."""
-    source = pr_template.root
-    for sibling in source.parent.iterdir():
-        shutil.copytree(sibling, tmp_path / sibling.name, symlinks=True)
-    root = tmp_path / source.name
-    for config in (root / ".dvc" / "config", root / ".git" / "config"):
-        config.write_text(config.read_text().replace(str(source.parent), str(tmp_path)))
-    return PullRequestCheckout(root, pr_template.base, pr_template.head, pr_template.merge)
+def checkout(pr_checkout: PullRequestCheckout) -> PullRequestCheckout:
+    return pr_checkout
 
 
 def actions_env(env: dict[str, str], checkout: PullRequestCheckout) -> dict[str, str]:
@@ -147,7 +135,9 @@ def test_after_dvc_repro_the_comparison_equals_dvc_metrics_and_params_diff(check
     assert outputs["gate"] == "pass"
 
 
-def test_after_exp_ci_run_the_winner_has_one_delta_everywhere(checkout, env):
+def test_after_exp_ci_run_the_winner_has_one_delta_everywhere(
+    checkout, env, runner_env, action_checkout
+):
     root = checkout.root
     ok(exp_ci(root, env, "run", "-S", "train.lr=0.5,0.7", "--name-prefix", "pr", "--jobs", "1"))
     ci = actions_env(env, checkout)
@@ -174,28 +164,26 @@ def test_after_exp_ci_run_the_winner_has_one_delta_everywhere(checkout, env):
     assert f"{winner['name']} against main" in gate.stdout
     assert float(parse_file_commands(Path(ci["GITHUB_OUTPUT"]).read_text())["delta"]) == delta
 
-    # The composite action, on the same checkout: the same winner and the same number.
-    files = root.parent / "step-files"
-    files.mkdir()
-    action = run_composite(
-        REPO_ROOT,
-        {"version": "installed", "metric": "auc", "gate-max-drop": "0", "comment": "true"},
-        workspace=root,
-        base_env=runner_environment(
-            env,
+    # The composite action in a real runner, on the same checkout: the same winner and the
+    # same number.
+    with serve_github(token=TOKEN) as github:
+        github.add_pull(PR, head_sha=checkout.head)
+        action = run_the_action(
             root,
+            env,
+            runner_env,
+            action_checkout,
+            github,
+            {"version": "installed", "metric": "auc", "gate-max-drop": "0", "comment": "true"},
+            checkout.base,
             root.parent,
-            "pull_request",
-            pull_request_payload(checkout),
-            sha=checkout.merge,
-        ),
-        files_dir=files,
-    )
-    assert action.failed is None, action.report()
-    assert action.outputs["best"] == winner["name"]
-    assert float(action.outputs["delta"]) == delta
-    assert action.outputs["gate"] == "pass"
-    assert f"{format_delta(delta, 5)} against main" in action.step("Run exp-ci").summary
+        )
+        assert action.result.returncode == 0, action.result.report()
+        assert action.outputs["best"] == winner["name"]
+        assert float(action.outputs["delta"]) == delta
+        assert action.outputs["gate"] == "pass"
+        (comment,) = github.marked(PR)
+        assert f"{format_delta(delta, 5)} against main" in comment["body"]
 
 
 def test_without_experiments_the_table_is_the_base_against_the_pull_request(checkout, env):

@@ -6,7 +6,11 @@ import subprocess
 import sys
 import zipfile
 
+import pytest
+
 from tests.helpers.project import exp_ci, run
+
+pytestmark = pytest.mark.slow  # real DVC projects and subprocesses
 
 
 def test_quickstart_runs_the_whole_flow_in_a_new_folder(tmp_path, env):

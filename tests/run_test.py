@@ -312,6 +312,7 @@ def test_the_reporter_suits_where_it_runs(environ, quiet, stream, kind):
 # --- the distributed example workflow -----------------------------------------------------
 
 
+@pytest.mark.slow  # starts processes
 def test_the_scheduled_sweep_example_is_a_valid_and_safe_workflow():
     workflow = REPO_ROOT / "examples" / "scheduled-sweep.yml"
     bin_dir = Path(__import__("sys").executable).parent

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.helpers.project import dvc_values, exp_ci, exp_ci_values, exp_show_json
 from tests.helpers.synthetic import SyntheticExperiment, add_experiments, make_project, sweep
+
+pytestmark = pytest.mark.slow  # real DVC projects and subprocesses
 
 
 def test_two_hundred_synthetic_experiments_agree_with_dvc(tmp_path, env):

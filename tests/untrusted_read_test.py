@@ -367,6 +367,7 @@ def test_the_hook_says_the_same_of_a_non_utf8_dvc_config(pushed, env, capsys):
 BIG_GRID = "".join(f"p{i}: [{', '.join(map(str, range(10)))}]\n" for i in range(12))
 
 
+@pytest.mark.slow  # starts processes
 def test_a_grid_of_a_trillion_points_is_refused_and_sampled_without_being_built(tmp_path, env):
     from exp_ci.commands.run import RunOptions, plan_request
 

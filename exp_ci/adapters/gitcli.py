@@ -71,6 +71,7 @@ class GitReader:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )
+        assert process.stdout is not None  # stdout=PIPE
         requests = "".join(f"{name}\n" for name in names).encode()
         writer = threading.Thread(target=self._write, args=(process, requests), daemon=True)
         writer.start()
@@ -90,6 +91,7 @@ class GitReader:
 
     @staticmethod
     def _write(process: subprocess.Popen, requests: bytes) -> None:
+        assert process.stdin is not None  # stdin=PIPE
         try:
             process.stdin.write(requests)
             process.stdin.close()

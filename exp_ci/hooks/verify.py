@@ -86,8 +86,8 @@ def find_missing(
         return {
             member
             for obj in objs
-            if isinstance(manifests.get(obj), list)
-            for _, member in manifests[obj]
+            if isinstance(manifest := manifests.get(obj), list)
+            for _, member in manifest
             if member not in known
         }
 

@@ -314,10 +314,10 @@ class ExperimentReader:
             model = self.pipeline(snapshot, path)
             for file, values in model.vars_params.items():
                 vars_params.setdefault(file, {}).update(values)
-            params, metrics = declared_files(model, path)
-            entries.extend(params)
-            metrics_paths.extend(metrics)
-            if metrics and snapshot.kind(model.lock_path) == "file":
+            declared_params, declared_metrics = declared_files(model, path)
+            entries.extend(declared_params)
+            metrics_paths.extend(declared_metrics)
+            if declared_metrics and snapshot.kind(model.lock_path) == "file":
                 lock = self._document(snapshot, model.lock_path)
                 outputs.update(cached_outputs(lock, model.lock_path, model))
         if snapshot.kind(DEFAULT_PARAMS_FILE) == "file":

@@ -269,6 +269,7 @@ def read_snapshot_plots(snapshot: Snapshot, cache, reader: ExperimentReader) -> 
         outputs: dict[str, CachedOut | RefusedOut] | None = None
         for plot in declared_plots(model, dvc_yaml):
             kind = snapshot.kind(plot.path)
+            files: list[tuple[str, CachedOut | RefusedOut | None]]
             if kind == "dir":
                 files = [
                     (p, None)

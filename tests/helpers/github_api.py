@@ -1,4 +1,8 @@
-"""A small, stateful GitHub REST API in memory, served to PyGithub through `responses`.
+"""A small, stateful GitHub REST API in memory: one model, two transports.
+
+`FakeGitHub(mock)` serves it to PyGithub in-process through `responses`;
+tests/helpers/github_server.py serves the same model over HTTP on 127.0.0.1, for what runs
+in a subprocess (the Action under act, a console script).
 
 Payloads are shaped as docs.github.com/rest documents them, trimmed to the fields a
 client reads:
@@ -8,7 +12,10 @@ client reads:
   `/repositories/{id}/...`, as GitHub writes them), "Create/Get/Update/Delete an issue
   comment";
 - pulls: "Get a pull request", "List pull requests" (`state`, `head=OWNER:BRANCH`),
-  "List pull requests associated with a commit" (`commits/{sha}/pulls`);
+  "Create a pull request" (422 when one is open from the same head, or head/base is
+  missing), "Update a pull request", "List pull requests associated with a commit"
+  (`commits/{sha}/pulls`); "Get a repository" (`default_branch`);
+- statuses: "Create a commit status" (`statuses/{sha}`), kept in `statuses`;
 - search: "Search issues and pull requests" (`q` with `repo:`, `is:pr`, `is:open`, a SHA);
 - users: "Get the authenticated user" (403 "Resource not accessible by integration" for
   installation tokens, like GitHub's `GITHUB_TOKEN`).
@@ -36,6 +43,8 @@ API = "https://api.github.com"
 REPOSITORY = "octo-org/project"
 REPOSITORY_ID = 1296269
 BOT = "github-actions[bot]"
+HEAD_SHA = "6dcb09b5b57875f334f61aebed695e2e4193db5e"
+BASE_SHA = "7fd1a60b01f91b314f59955a4e4d4e80d8edf11d"
 START = datetime(2026, 1, 2, 3, 0, 0, tzinfo=timezone.utc)
 
 FORBIDDEN_INTEGRATION = {
@@ -83,16 +92,20 @@ class Failure:
 
 @dataclass
 class FakeGitHub:
-    mock: responses.RequestsMock
+    mock: responses.RequestsMock | None = None  # None: served by tests/helpers/github_server
     token: str = "ghs_16C7e42F292c6912E7710c838347Ae178B4a"  # the accepted token
     api: str = API
     repository: str = REPOSITORY
     writer: str = BOT  # who the token writes as
     authenticated_login: str | None = None  # GET /user answer; None: 403 (installation token)
     read_only: bool = False  # writes answer 403, as a fork's token does
+    default_branch: str = "main"
     comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     pulls: list[dict[str, Any]] = field(default_factory=list)
+    statuses: list[dict[str, Any]] = field(default_factory=list)  # as posted, with "sha"
     requests: list[tuple[str, str]] = field(default_factory=list)  # (method, path?query)
+    bodies_sent: list[tuple[str, str, Any]] = field(default_factory=list)  # method, path, JSON
+    seen_tokens: set[str] = field(default_factory=set)  # Authorization headers received
     failures: list[Failure] = field(default_factory=list)
     # Called with (method, path?query) before a request is served, outside the lock.
     before: list[Callable[[str, str], None]] = field(default_factory=list)
@@ -104,9 +117,12 @@ class FakeGitHub:
         self.host = parsed.hostname or ""
         self.prefix = parsed.path.rstrip("/")
         self.lock = threading.RLock()
-        pattern = re.compile(rf"https://{re.escape(self.host)}(?::443)?{re.escape(self.prefix)}/.*")
-        for method in (responses.GET, responses.POST, responses.PATCH, responses.DELETE):
-            self.mock.add_callback(method, pattern, self._dispatch)
+        if self.mock is not None:
+            pattern = re.compile(
+                rf"https://{re.escape(self.host)}(?::443)?{re.escape(self.prefix)}/.*"
+            )
+            for method in (responses.GET, responses.POST, responses.PATCH, responses.DELETE):
+                self.mock.add_callback(method, pattern, self._from_responses)
 
     # -- setting up ------------------------------------------------------------------------
 
@@ -152,20 +168,29 @@ class FakeGitHub:
         number: int,
         *,
         head_ref: str = "feature",
-        head_sha: str = "6dcb09b5b57875f334f61aebed695e2e4193db5e",
+        head_sha: str = HEAD_SHA,
         head_repo: str | None = None,
         state: str = "open",
-    ) -> None:
-        self.comments.setdefault(number, [])
-        self.pulls.append(
-            {
+        base_ref: str = "main",
+        base_sha: str = BASE_SHA,
+        title: str | None = None,
+        body: str | None = None,
+    ) -> dict[str, Any]:
+        with self.lock:
+            self.comments.setdefault(number, [])
+            pull = {
                 "number": number,
                 "state": state,
+                "title": title if title is not None else f"Pull request {number}",
+                "body": body,
                 "head_ref": head_ref,
                 "head_sha": head_sha,
                 "head_repo": head_repo or self.repository,
+                "base_ref": base_ref,
+                "base_sha": base_sha,
             }
-        )
+            self.pulls.append(pull)
+            return pull
 
     def fail(
         self,
@@ -193,6 +218,10 @@ class FakeGitHub:
     def calls(self, method: str | None = None) -> list[str]:
         return [path for m, path in self.requests if method is None or m == method]
 
+    def sent(self, method: str) -> list[tuple[str, Any]]:
+        """(path, JSON body) of each `method` request, in order."""
+        return [(path, body) for m, path, body in self.bodies_sent if m == method]
+
     # -- payloads --------------------------------------------------------------------------
 
     def repo_payload(self) -> dict[str, Any]:
@@ -205,7 +234,7 @@ class FakeGitHub:
             "private": False,
             "html_url": f"https://github.com/{self.repository}",
             "url": f"{self.api}/repos/{self.repository}",
-            "default_branch": "main",
+            "default_branch": self.default_branch,
         }
 
     def pull_payload(self, pull: dict[str, Any]) -> dict[str, Any]:
@@ -219,9 +248,9 @@ class FakeGitHub:
             "number": number,
             "state": pull["state"],
             "locked": False,
-            "title": f"Pull request {number}",
+            "title": pull["title"],
             "user": user(head_owner, 583231),
-            "body": None,
+            "body": pull["body"],
             "created_at": iso(START),
             "updated_at": iso(START),
             "closed_at": None if pull["state"] == "open" else iso(START),
@@ -236,9 +265,9 @@ class FakeGitHub:
                 | {"full_name": pull["head_repo"], "name": pull["head_repo"].split("/")[1]},
             },
             "base": {
-                "label": f"{self.owner}:main",
-                "ref": "main",
-                "sha": "7fd1a60b01f91b314f59955a4e4d4e80d8edf11d",
+                "label": f"{self.owner}:{pull['base_ref']}",
+                "ref": pull["base_ref"],
+                "sha": pull["base_sha"],
                 "user": user(self.owner, 9919),
                 "repo": self.repo_payload(),
             },
@@ -246,26 +275,31 @@ class FakeGitHub:
 
     # -- the server --------------------------------------------------------------------------
 
-    def _dispatch(self, request: Any) -> tuple[int, dict[str, str], str]:
-        url = urlparse(request.url)
-        path = url.path[len(self.prefix) :]
-        method = request.method
-        full = path + (f"?{url.query}" if url.query else "")
+    def _from_responses(self, request: Any) -> tuple[int, dict[str, str], str]:
+        return self.handle(request.method, request.url, request.headers, request.body)
+
+    def handle(
+        self, method: str, url: str, headers: Any, raw: bytes | str | None
+    ) -> tuple[int, dict[str, str], str]:
+        """One request, from either transport: (status, headers, body text)."""
+        parsed = urlparse(url)
+        path = parsed.path[len(self.prefix) :] if parsed.path.startswith(self.prefix) else ""
+        full = path + (f"?{parsed.query}" if parsed.query else "")
         for hook in list(self.before):
             hook(method, full)
         with self.lock:
             self.requests.append((method, full))
-            if request.headers.get("Authorization") not in (
-                f"token {self.token}",
-                f"Bearer {self.token}",
-            ):
+            authorization = headers.get("Authorization") or ""
+            self.seen_tokens.add(authorization)
+            body = json.loads(raw) if raw else {}
+            self.bodies_sent.append((method, path, body if raw else None))
+            if authorization not in (f"token {self.token}", f"Bearer {self.token}"):
                 return self._json(401, {"message": "Bad credentials"})
             for failure in self.failures:
                 if failure.times > 0 and failure.method == method and re.search(failure.path, path):
                     failure.times -= 1
                     return self._json(failure.status, failure.body, failure.headers)
-            query = {k: v[-1] for k, v in parse_qs(url.query).items()}
-            body = json.loads(request.body) if request.body else {}
+            query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
             return self._route(method, path, query, body)
 
     def _json(
@@ -313,6 +347,20 @@ class FakeGitHub:
         if (match := re.fullmatch(repo + r"/pulls/(\d+)", path)) and method == "GET":
             pull = next((p for p in self.pulls if p["number"] == int(match.group(1))), None)
             return self._json(200, self.pull_payload(pull)) if pull else not_found
+        if (match := re.fullmatch(repo + r"/pulls/(\d+)", path)) and method == "PATCH":
+            pull = next((p for p in self.pulls if p["number"] == int(match.group(1))), None)
+            if pull is None:
+                return not_found
+            for key in ("title", "body", "state"):
+                if key in body:
+                    pull[key] = body[key]
+            if "base" in body:
+                pull["base_ref"] = body["base"]
+            return self._json(200, self.pull_payload(pull))
+        if re.fullmatch(repo + r"/pulls", path) and method == "POST":
+            return self._create_pull(body)
+        if (match := re.fullmatch(repo + r"/statuses/([0-9a-f]{40})", path)) and method == "POST":
+            return self._create_status(match.group(1), body)
         if re.fullmatch(repo + r"/pulls", path) and method == "GET":
             state = query.get("state", "open")
             head = query.get("head")
@@ -334,6 +382,47 @@ class FakeGitHub:
         if path == "/search/issues" and method == "GET":
             return self._search(query.get("q", ""))
         return not_found
+
+    def _create_pull(self, body: dict[str, Any]):
+        missing = [k for k in ("head", "base") if not body.get(k)]
+        if missing:
+            errors = [
+                {"resource": "PullRequest", "field": k, "code": "missing_field"} for k in missing
+            ]
+            return self._json(422, {"message": "Validation Failed", "errors": errors})
+        head = body["head"].split(":", 1)[-1]
+        if any(p["head_ref"] == head and p["state"] == "open" for p in self.pulls):
+            error = {
+                "resource": "PullRequest",
+                "code": "custom",
+                "message": f"A pull request already exists for {self.owner}:{head}.",
+            }
+            return self._json(422, {"message": "Validation Failed", "errors": [error]})
+        number = max([p["number"] for p in self.pulls] + list(self.comments) + [0]) + 1
+        pull = self.add_pull(
+            number,
+            head_ref=head,
+            base_ref=body["base"],
+            title=body.get("title", ""),
+            body=body.get("body"),
+        )
+        return self._json(201, self.pull_payload(pull))
+
+    def _create_status(self, sha: str, body: dict[str, Any]):
+        if body.get("state") not in ("error", "failure", "pending", "success"):
+            return self._json(422, {"message": "Validation Failed"})
+        status = {
+            "id": len(self.statuses) + 1,
+            "url": f"{self.api}/repos/{self.repository}/statuses/{sha}",
+            "state": body["state"],
+            "description": body.get("description"),
+            "target_url": body.get("target_url"),
+            "context": body.get("context", "default"),
+            "created_at": iso(self._tick()),
+            "creator": user(self.writer),
+        }
+        self.statuses.append({**status, "sha": sha})
+        return self._json(201, status)
 
     def _find_comment(self, comment_id: int) -> dict[str, Any] | None:
         for comments in self.comments.values():

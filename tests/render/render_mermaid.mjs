@@ -4,7 +4,11 @@
 //   node render_mermaid.mjs INPUT.json > OUTPUT.json
 //
 // INPUT:  {"diagrams": [{"id": "...", "source": "..."}],
-//          "pages": [{"markdown": "...", "screenshot": "/abs/path.png"}]}
+//          "pages": [{"html": "...", "screenshot": "/abs/path.png"}]}
+//
+// A page's HTML is what GitHub's markdown engine made of the comment (cmarkgfm, in the
+// Python test); it is styled with github-markdown-css, and each `<pre lang="mermaid">`
+// block is drawn in place, as GitHub does.
 // OUTPUT: {"diagrams": [{"id", "ok", "type", "error", "svg"}], "pages": [{"screenshot", "errors"}]}
 //
 // One browser serves every diagram and page. It is the system's Chromium (CHROMIUM, else
@@ -17,11 +21,11 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { Marked } from "marked";
 import puppeteer from "puppeteer-core";
 
 const require = createRequire(import.meta.url);
 const MERMAID = require.resolve("mermaid/dist/mermaid.min.js");
+const GITHUB_CSS = require.resolve("github-markdown-css/github-markdown-light.css");
 
 const FLAGS = [
   "--headless",
@@ -34,39 +38,18 @@ const FLAGS = [
   "--disable-sync",
 ];
 
-// Enough of GitHub's look to read a screenshot: its fonts, table borders, code spans.
+// GitHub's own stylesheet for rendered markdown, light theme, at GitHub's comment width.
 const STYLE = `
-  body { font-family: -apple-system, "Segoe UI", "Noto Sans", Helvetica, Arial, sans-serif;
-         font-size: 14px; line-height: 1.5; color: #1f2328; margin: 24px; max-width: 880px; }
-  table { border-collapse: collapse; margin: 8px 0; }
-  th, td { border: 1px solid #d1d9e0; padding: 6px 13px; }
-  tr:nth-child(2n) { background: #f6f8fa; }
-  code { font-family: ui-monospace, "DejaVu Sans Mono", monospace; background: #eff1f3;
-         padding: 0.2em 0.4em; border-radius: 6px; font-size: 85%; white-space: break-spaces; }
+  body { margin: 0; background: #ffffff; }
+  .markdown-body { box-sizing: border-box; max-width: 880px; margin: 24px; }
   .mermaid-box { border: 1px solid #d1d9e0; border-radius: 6px; padding: 8px; margin: 12px 0; }
-  h3 { margin: 8px 0; }
 `;
 
-function escapeHtml(text) {
-  return text.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
-}
-
-function pageHtml(markdown) {
-  const marked = new Marked({ gfm: true });
-  let n = 0;
-  marked.use({
-    renderer: {
-      code({ text, lang }) {
-        if (lang === "mermaid") {
-          n += 1;
-          return `<div class="mermaid-box" data-source="${escapeHtml(text)}" id="box-${n}"></div>`;
-        }
-        return `<pre><code>${escapeHtml(text)}</code></pre>`;
-      },
-    },
-  });
-  return `<!doctype html><html><head><meta charset="utf-8"><style>${STYLE}</style></head>` +
-    `<body>${marked.parse(markdown)}</body></html>`;
+async function pageHtml(html) {
+  const css = await readFile(GITHUB_CSS, "utf8");
+  return `<!doctype html><html><head><meta charset="utf-8"><style>${css}</style>` +
+    `<style>${STYLE}</style></head><body><article class="markdown-body">${html}</article>` +
+    `</body></html>`;
 }
 
 // In the page: parse, then render; an error diagram counts as a failure too.
@@ -88,21 +71,29 @@ async function renderInPage(id, source) {
   return result;
 }
 
-async function renderPage(page, markdown, screenshot) {
-  await page.setContent(pageHtml(markdown), { waitUntil: "load" });
+async function renderPage(page, html, screenshot) {
+  await page.setContent(await pageHtml(html), { waitUntil: "load" });
   await page.addScriptTag({ path: MERMAID });
   const errors = await page.evaluate(async () => {
     window.mermaid.initialize({ startOnLoad: false, securityLevel: "strict" });
     const problems = [];
-    for (const box of document.querySelectorAll(".mermaid-box")) {
+    let n = 0;
+    for (const pre of document.querySelectorAll('pre[lang="mermaid"]')) {
+      n += 1;
+      const box = document.createElement("div");
+      box.className = "mermaid-box";
+      box.id = `box-${n}`;
+      const source = pre.textContent;
+      pre.replaceWith(box);
       try {
-        const { svg } = await window.mermaid.render(`p-${box.id}`, box.dataset.source);
+        const { svg } = await window.mermaid.render(`p-${box.id}`, source);
         if (/aria-roledescription="error"/.test(svg)) problems.push(`${box.id}: error diagram`);
         box.innerHTML = svg;
       } catch (error) {
         problems.push(`${box.id}: ${error && error.message ? error.message : error}`);
       }
     }
+    if (n === 0) problems.push("no mermaid block in the page");
     return problems;
   });
   await page.screenshot({ path: screenshot, fullPage: true });
@@ -129,8 +120,8 @@ async function main() {
       diagrams.push(await page.evaluate(renderInPage, id, source));
     }
     const pages = [];
-    for (const { markdown, screenshot } of input.pages || []) {
-      pages.push(await renderPage(page, markdown, screenshot));
+    for (const { html, screenshot } of input.pages || []) {
+      pages.push(await renderPage(page, html, screenshot));
     }
     process.stdout.write(JSON.stringify({ diagrams, pages }));
   } finally {
