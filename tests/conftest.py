@@ -150,6 +150,9 @@ SLOW_FIXTURES = {
     "hostile_project",
     "rendered",
     "language_service",
+    "monorepo",
+    "s3",
+    "moto_endpoint",
 }
 
 

@@ -155,6 +155,7 @@ def test_a_conflict_between_vars_files_is_found_after_a_reuse():
         _pipeline(clash, resolver=resolver)
 
 
+@pytest.mark.slow
 def test_templated_projects_agree_with_dvc_both_ways(tmp_path, env):
     project = tmp_path / "project"
     baseline = build(project, TEMPLATED)
