@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.project import commit_all, exp_ci, run, write
+from tests.helpers.project import commit_all, exp_ci, exp_ci_process, run, write
 from tests.helpers.sweep_project import (
     build_template,
     clone,
@@ -105,6 +105,7 @@ def test_a_missing_dvc_s3_plugin_is_a_clear_message_never_a_pass(
     blocker.mkdir(parents=True)
     (blocker / "__init__.py").write_text("raise ImportError('No module named dvc_s3')\n")
     hidden = dict(env, PYTHONPATH=f"{blocker.parent}:{env.get('PYTHONPATH', '')}")
-    result = exp_ci(s3_dir_project, hidden, "check-pushed", "--no-index")
+    # A process of its own: the blocker must shadow dvc_s3 before anything imports it.
+    result = exp_ci_process(s3_dir_project, hidden, "check-pushed", "--no-index")
     assert result.returncode != 0
     assert "dvc-s3" in result.stderr and "additional_dependencies" in result.stderr
