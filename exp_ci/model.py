@@ -34,8 +34,9 @@ class Experiment:
     params: Mapping[str, FileValues] = field(default_factory=dict)
     metrics: Mapping[str, FileValues] = field(default_factory=dict)
     ref: str | None = None  # refs/exps/... for experiments, the branch or tag for baselines
-    state: str = "success"
+    state: str = "success"  # success, or DVC's queue: queued, running, failed
     error: str | None = None  # the commit as a whole could not be read (e.g. bad dvc.yaml)
+    reason: str | None = None  # why a failed run failed (its log's last error, exit code)
 
     @property
     def is_baseline(self) -> bool:

@@ -32,6 +32,7 @@ class Selection:
     repo: Path
     revs: tuple[str, ...] = ()
     all_baselines: bool = False
+    states: tuple[str, ...] = ("success",)  # of experiments; `show`/`comment` take --state
 
 
 @dataclass(frozen=True)
@@ -56,13 +57,16 @@ def read_project(
     `require_experiments`.
     """
     from exp_ci.read.experiments import open_project, read_baselines
+    from exp_ci.select import with_states
 
     if selection.all_baselines and selection.revs:
         raise UserError("-A and --rev both choose baselines; use one of them.")
     git = open_project(selection.repo)
     try:
         settings = load_settings(git.root)
-        baselines = read_baselines(git, selection.revs, selection.all_baselines)
+        unfinished = any(state != "success" for state in selection.states)
+        baselines = read_baselines(git, selection.revs, selection.all_baselines, unfinished)
+        baselines = with_states(baselines, selection.states)
         comparison = subject = None
         if compare is not None:
             comparison = read_comparison(git, baselines, compare)

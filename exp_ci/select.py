@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from exp_ci.errors import UserError
@@ -120,6 +120,14 @@ def at_least(gain: float, threshold: float) -> bool:
     return gain >= threshold or math.isclose(gain, threshold, rel_tol=1e-9, abs_tol=1e-12)
 
 
+def with_states(baselines: Sequence[Baseline], states: Sequence[str]) -> list[Baseline]:
+    """The baselines with only their experiments in one of `states` (baselines stay)."""
+    return [
+        replace(b, experiments=tuple(e for e in b.experiments if e.state in states))
+        for b in baselines
+    ]
+
+
 def rank(baselines: Sequence[Baseline], metric: MetricSpec) -> list[Ranked]:
     """Experiments with a numeric metric, best first; ties go to the earlier experiment."""
     ranked = []
@@ -127,7 +135,7 @@ def rank(baselines: Sequence[Baseline], metric: MetricSpec) -> list[Ranked]:
         baseline_value = metric_value(baseline.commit, metric)
         for experiment in baseline.experiments:
             value = metric_value(experiment, metric)
-            if value is not None:
+            if value is not None and experiment.state == "success":
                 ranked.append(Ranked(experiment, value, baseline_value))
     sign = -1 if metric.direction is Direction.MAX else 1
     return sorted(ranked, key=lambda r: (sign * r.value, r.experiment.created, r.experiment.rev))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import pytest
@@ -468,3 +469,37 @@ def test_the_context_hides_the_token_and_builds_the_run_url():
     assert "ghs_secret" not in repr(ctx)
     assert ctx.run_url == f"https://ghe.example.com/{REPO}/actions/runs/42/attempts/2"
     assert actions.ActionsContext.from_environ({"GH_TOKEN": " t "}).token == "t"
+
+
+# --- failed experiments --------------------------------------------------------------------
+
+
+def _with_failed(reason: str, name: str = "broke") -> Baseline:
+    base = "b" * 40
+    ok = _experiment("1" * 40, base, "ok", 0.6, 0.1)
+    queued = replace(_experiment("2" * 40, base, "waits", 0.0, 0.2), metrics={}, state="queued")
+    failed = replace(
+        _experiment("3" * 40, base, name, 0.0, 0.3), metrics={}, state="failed", reason=reason
+    )
+    return Baseline(_experiment(base, base, "main", 0.5, 0.0), (ok, queued, failed))
+
+
+def test_failed_experiments_fold_into_details_with_their_error_not_table_rows():
+    table = build_table([_with_failed("KeyError: 'lr'; exit 1")], TableOptions(metric=AUC))
+    fitted = table_section(table, PARTS, COMMENT_LIMIT)
+    table_md = fitted.text.split("<details>")[0]
+    assert "broke" not in table_md
+    assert "└── waits (queued)" in table_md  # the queued one is the last row of the tree
+    assert "<summary>1 failed experiment (not in the table)</summary>" in fitted.text
+    assert "- broke (`3333333`, on main): KeyError: 'lr'; exit 1" in fitted.text
+    assert fitted.shown == 2
+    assert_valid_markdown(fitted.text)
+
+
+def test_a_failed_experiments_hostile_name_and_error_are_inert_in_the_fold():
+    table = build_table([_with_failed(HOSTILE, name=HOSTILE)], TableOptions(metric=AUC))
+    text = table_section(table, PARTS, COMMENT_LIMIT).text
+    fold = text[text.index("<details>") :]
+    assert "<img" not in fold
+    assert fold.count("@user") == fold.count("`@user`") == 2  # a code span mentions no one
+    assert_valid_markdown(text)

@@ -20,6 +20,14 @@ from typing import Any
 
 from exp_ci.errors import UserError
 from exp_ci.read.dvcyaml import CachedOut
+from exp_ci.read.states import (
+    RUN_FOLDER,
+    SHA,
+    TEMP_RUN_FOLDER,
+    QueueEntry,
+    failure_reason,
+    run_state,
+)
 
 
 def _read_config(path: Path) -> configparser.ConfigParser:
@@ -73,6 +81,65 @@ class LocalCache:
 
 def is_dvc_project(root: Path) -> bool:
     return (root / ".dvc").is_dir()
+
+
+MAX_RUN_FILES = 10_000  # info files read at most (a runaway queue must not stall a table)
+LOG_TAIL_BYTES = 16_384  # of a failed run's output, enough for its last error lines
+
+
+def run_infos(project_root: Path) -> dict[str, QueueEntry]:
+    """Stash SHA -> the state DVC's info files give its runs: running or failed (finished
+    ones are experiment refs). Files that are not DVC's shape are skipped."""
+    found: dict[str, QueueEntry] = {}
+    for folder, temp in ((RUN_FOLDER, False), (TEMP_RUN_FOLDER, True)):
+        try:
+            runs = sorted((project_root / folder).iterdir())[:MAX_RUN_FILES]
+        except OSError:
+            continue
+        for run in runs:
+            entry = _run_entry(run, temp)
+            if entry is not None:
+                found[run.name] = entry
+    return found
+
+
+def _run_entry(run: Path, temp: bool) -> QueueEntry | None:
+    info = _json_file(run / f"{run.name}.run")
+    if not SHA.match(run.name) or not isinstance(info, dict):
+        return None
+    root = info.get("root_dir")
+    root_exists = isinstance(root, str) and Path(root).is_dir()
+    state = run_state(info, temp=temp, root_exists=root_exists)
+    baseline, name = info.get("baseline_rev"), info.get("name")
+    if state is None or not isinstance(baseline, str) or not SHA.match(baseline):
+        return None
+    reason = None
+    if state == "failed":
+        process = _json_file(run / f"{run.name}.json")
+        code = process.get("returncode") if isinstance(process, dict) else None
+        reason = failure_reason(_tail(run / f"{run.name}.out"), code)
+    return QueueEntry(
+        run.name, baseline, name if isinstance(name, str) and name else None, state, reason
+    )
+
+
+def _json_file(path: Path) -> Any:
+    import json
+
+    try:
+        with path.open("rb") as file:
+            return json.loads(file.read(LOG_TAIL_BYTES))
+    except (OSError, ValueError):
+        return None
+
+
+def _tail(path: Path) -> str:
+    try:
+        with path.open("rb") as file:
+            file.seek(max(0, path.stat().st_size - LOG_TAIL_BYTES))
+            return file.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
 
 
 # --- the DVC CLI: every mutating DVC operation goes through `run_dvc` ----------------------

@@ -172,6 +172,32 @@ class GitRepository:
             refs.append(ExpRef(ref, name, baseline, CommitInfo(sha, tree, _timestamp(seconds))))
         return refs
 
+    def reflog(self, ref: str) -> list[tuple[str, str]]:
+        """(SHA, message) of each entry of a ref's reflog, newest first; empty when the ref
+        or its reflog is missing (DVC keeps its experiment queue in reflogs)."""
+        import git
+
+        try:
+            out = self.run("reflog", "show", "--format=%H%x00%gs", "--end-of-options", ref, "--")
+        except git.GitCommandError:
+            return []
+        return [
+            (sha, message) for line in _lines(out) for sha, _, message in [line.partition("\0")]
+        ]
+
+    def existing_commits(self, shas: list[str]) -> dict[str, CommitInfo]:
+        """Like `commits`, leaving out SHAs that name no commit here (a dropped stash)."""
+        import git
+
+        try:
+            return self.commits(shas)
+        except git.GitCommandError:
+            found: dict[str, CommitInfo] = {}
+            for sha in shas:
+                with contextlib.suppress(git.GitCommandError):
+                    found.update(self.commits([sha]))
+            return found
+
     def commits(self, shas: list[str]) -> dict[str, CommitInfo]:
         if not shas:
             return {}

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from exp_ci.config import DEFAULT_PRECISION
 from exp_ci.errors import UserError
 from exp_ci.model import Direction
+from exp_ci.read.states import STATES
 from exp_ci.report import Selection
 
 if TYPE_CHECKING:
@@ -112,9 +113,30 @@ def add_judge_argument(parser: argparse.ArgumentParser, *flags: str) -> None:
     )
 
 
+STATE_HELP = (
+    "show only experiments in STATE (repeatable; default: every state, as `dvc exp show`): "
+    "success (finished, an experiment ref), queued (`dvc exp run --queue`, not started), "
+    "running (a `dvc queue` worker has it), failed (its run failed: `dvc queue logs NAME` "
+    "has the log). Queued, running and failed ones live only in the clone that queued them"
+)
+
+
+def add_state_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--state",
+        action="append",
+        choices=STATES,
+        default=[],
+        dest="states",
+        metavar="STATE",
+        help=STATE_HELP,
+    )
+
+
 def add_table_arguments(parser: argparse.ArgumentParser) -> None:
     """The options that shape a table; `show` and `comment` share them."""
     add_selection_arguments(parser)
+    add_state_argument(parser)
     add_metric_arguments(parser)
     add_against_argument(parser)
     add_judge_argument(parser)
@@ -205,7 +227,9 @@ def table_request_from_args(args: argparse.Namespace) -> TableRequest:
 
 
 def selection_from_args(args: argparse.Namespace) -> Selection:
-    return Selection(Path(args.repo), tuple(args.rev), args.all_baselines)
+    chosen = getattr(args, "states", None)  # None: a command without --state, finished only
+    states = ("success",) if chosen is None else tuple(dict.fromkeys(chosen or STATES))
+    return Selection(Path(args.repo), tuple(args.rev), args.all_baselines, states)
 
 
 def write_output(

@@ -38,6 +38,13 @@ from exp_ci.read.formats import (
     read_params,
     select_keys,
 )
+from exp_ci.read.states import (
+    FAILED_REF,
+    QUEUE_REF,
+    QueueEntry,
+    merge_entries,
+    parse_stash_entry,
+)
 from exp_ci.read.templating import Resolver
 
 SKIPPED_FOLDERS = frozenset({".git", ".dvc"})
@@ -501,33 +508,87 @@ def read_baselines(
     git: GitRepository,
     revs: Iterable[str] = (),
     all_baselines: bool = False,
+    unfinished: bool = False,
 ) -> list[Baseline]:
-    """The requested baselines (default HEAD) with their experiments, newest first."""
+    """The requested baselines (default HEAD) with their experiments, newest first.
+
+    With `unfinished`, also the experiments DVC's queue holds (queued, running, failed),
+    as `dvc exp show` lists them: running, finished, queued, failed, each newest first.
+    """
     refs = git.experiment_refs()
+    entries = queue_entries(git) if unfinished else []
     head = git.resolve_commit("HEAD")
     if all_baselines:
-        wanted = list(dict.fromkeys([r.baseline for r in refs]))
+        wanted = list(dict.fromkeys([r.baseline for r in refs] + [e.baseline for e in entries]))
     else:
         wanted = list(dict.fromkeys(git.resolve_commit(rev) for rev in (list(revs) or ["HEAD"])))
-    commits = git.commits(wanted)
+    commits = git.existing_commits(wanted) if all_baselines else git.commits(wanted)
+    wanted = [sha for sha in wanted if sha in commits]
     if all_baselines:
         wanted.sort(key=lambda sha: (sha != head, -commits[sha].created.timestamp(), sha))
     names = git.names_of_commits()
     reader = ExperimentReader(git, LocalCache(git.dvc_root))
 
     selected = [ref for ref in refs if ref.baseline in commits]
-    reader.read_commits([commits[sha].tree for sha in wanted] + [r.commit.tree for r in selected])
+    entries = [e for e in entries if e.baseline in commits]
+    stashes = git.existing_commits([e.rev for e in entries]) if entries else {}
+    entries = [e for e in entries if e.rev in stashes]
+    reader.read_commits(
+        [commits[sha].tree for sha in wanted]
+        + [r.commit.tree for r in selected]
+        + [stashes[e.rev].tree for e in entries]
+    )
     by_baseline: dict[str, list[Experiment]] = {sha: [] for sha in wanted}
     for ref in selected:
         by_baseline[ref.baseline].append(
             _experiment(reader, ref.commit, ref.baseline, ref.name, ref.ref)
         )
+    for entry in entries:
+        by_baseline[entry.baseline].append(_unfinished(reader, stashes[entry.rev], entry))
     baselines = []
     for sha in wanted:
         experiments = sorted(by_baseline[sha], key=lambda e: (e.created, e.rev), reverse=True)
+        experiments.sort(key=lambda e: _GROUPS.get(e.state, 1))  # stable: newest first in each
         commit = _experiment(reader, commits[sha], sha, names.get(sha), None)
         baselines.append(Baseline(commit, tuple(experiments)))
     return baselines
+
+
+# `dvc exp show` lists running experiments first, then finished, queued and failed ones.
+_GROUPS = {"running": 0, "success": 1, "queued": 2, "failed": 3}
+
+
+def queue_entries(git: GitRepository) -> list[QueueEntry]:
+    """The experiments of DVC's celery queue that are not experiment refs (yet): queued
+    (its stash's reflog), running and failed (info files, the failed stash's reflog)."""
+    from exp_ci.adapters.dvc import run_infos
+
+    def stash(ref: str, state: str) -> list[QueueEntry]:
+        parsed = (parse_stash_entry(sha, message, state) for sha, message in git.reflog(ref))
+        return [entry for entry in parsed if entry is not None]
+
+    return merge_entries(
+        stash(QUEUE_REF, "queued"), stash(FAILED_REF, "failed"), run_infos(git.dvc_root)
+    )
+
+
+def _unfinished(reader: ExperimentReader, stash: CommitInfo, entry: QueueEntry) -> Experiment:
+    """A queued, running or failed experiment: the params it was queued with (its stash
+    commit's), no metrics (a queued run has none, a running or failed one none it finished:
+    DVC shows a failed run's stale workspace metrics here, exp-ci leaves them out)."""
+    data = reader.read_commit(stash.tree)
+    return Experiment(
+        rev=entry.rev,
+        baseline_rev=entry.baseline,
+        name=entry.name,
+        created=stash.created,
+        params=data.params,
+        metrics={},
+        ref=None,
+        state=entry.state,
+        error=data.error,
+        reason=entry.reason or ("the run failed" if entry.state == "failed" else None),
+    )
 
 
 def read_workspace(git: GitRepository) -> CommitData:
@@ -547,7 +608,6 @@ def read_workspace_row(git: GitRepository) -> Experiment:
         created=datetime.now(timezone.utc),
         params=data.params,
         metrics=data.metrics,
-        state="success" if data.error is None else "error",
         error=data.error,
     )
 
@@ -572,6 +632,5 @@ def _experiment(
         params=data.params,
         metrics=data.metrics,
         ref=ref,
-        state="success" if data.error is None else "error",
         error=data.error,
     )

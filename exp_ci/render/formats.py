@@ -65,7 +65,8 @@ def _experiment_label(row: TableRow) -> str:
     if not row.is_experiment:
         return label
     branch = "└── " if row.is_last_child else "├── "
-    return branch + label + (f" {WINNER_MARK}" if row.winner else "")
+    state = "" if row.experiment.state == "success" else f" ({row.experiment.state})"
+    return branch + label + state + (f" {WINNER_MARK}" if row.winner else "")
 
 
 def _rev_and_created(row: TableRow) -> list[str]:
@@ -125,6 +126,8 @@ def _notes(table: Table) -> list[str]:
         notes.append(f"{table.hidden_experiments} more experiment(s) not shown (--top)")
     notes.extend(table.notes)
     for row in table.rows:
+        if row.experiment.reason:
+            notes.append(f"{row.experiment.label} failed: {row.experiment.reason}")
         for path, message in row.errors.items():
             where = f"{path}: " if path and not message.startswith(path) else ""
             notes.append(f"{UNREADABLE} {row.experiment.label}: {where}{message}")
@@ -304,7 +307,7 @@ def render_csv(table: Table) -> str:
             experiment.baseline_rev,
             experiment.created.isoformat(),
             experiment.state,
-            "; ".join(row.errors.values()),
+            "; ".join([*row.errors.values(), *filter(None, [experiment.reason])]),
         ]
         cells += [_csv_value(row.values.get(column.full_name)) for column in table.columns]
         if table.metric:
@@ -338,6 +341,7 @@ def _json_row(row: TableRow, table: Table) -> dict[str, Any]:
             "created": experiment.created.isoformat(),
             "state": experiment.state,
             "error": row.errors or None,
+            "reason": experiment.reason,
             "metrics": {k: v for k, v in row.values.items() if kinds.get(k) == "metrics"},
             "params": {k: v for k, v in row.values.items() if kinds.get(k) == "params"},
         }

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 
 from exp_ci.numbers import finite_number
 from exp_ci.render.charts import Pictures
+from exp_ci.render.markdown import escape
 from exp_ci.render.table import Table, TableRow
 from exp_ci.sticky.format import Measure, comment_length
 
@@ -105,6 +106,40 @@ def details(summary: str, inner: str) -> str:
     return f"<details>\n<summary>{summary}</summary>\n\n{inner}\n\n</details>"
 
 
+def split_failed(table: Table) -> tuple[Table, str]:
+    """The table without its failed experiments, and those folded into `<details>` with
+    why each failed (empty when none did): in a comment they take no table rows."""
+    failed = [row for row in table.rows if row.is_experiment and row.experiment.state == "failed"]
+    if not failed:
+        return table, ""
+    kept = [row for row in table.rows if row not in failed]
+    rows = tuple(
+        replace(row, is_last_child=i + 1 == len(kept) or not kept[i + 1].is_experiment)
+        if row.is_experiment
+        else row
+        for i, row in enumerate(kept)
+    )
+    lines = [
+        f"- {escape(row.experiment.label)} (`{row.experiment.rev[:7]}`, on "
+        f"{escape(_baseline_label(table, row))}): "
+        + escape(row.experiment.reason or "the run failed")
+        for row in failed
+    ]
+    block = details(
+        f"{_plural(len(failed), 'failed experiment')} (not in the table)",
+        "\n".join(lines) + "\n\n_`dvc queue logs NAME` shows a run's log._",
+    )
+    return replace(table, rows=rows), block
+
+
+def _baseline_label(table: Table, row: TableRow) -> str:
+    baseline = next(
+        (r.experiment for r in table.rows if r.experiment.rev == row.experiment.baseline_rev),
+        None,
+    )
+    return baseline.label if baseline is not None else row.experiment.baseline_rev[:7]
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
@@ -116,6 +151,7 @@ def _compose(
     fold: bool,
     pictures: Pictures | None = None,
     charts: int = 0,
+    failed: str = "",
 ) -> str:
     """The section's markdown with the first `charts` of `pictures.charts` under the table."""
     from exp_ci.render.formats import render_markdown
@@ -146,6 +182,8 @@ def _compose(
     changes = render_changes_markdown(table).strip("\n")
     if changes:
         blocks.append(changes)
+    if failed:
+        blocks.append(failed)
     if parts.after:
         blocks.append(parts.after)
     if pictures is not None:
@@ -187,11 +225,12 @@ def table_section(
     row does. The number of rows kept is the largest that fits, found by interpolating
     between rendered sizes (a handful of renders even for thousands of rows).
     """
+    table, failed = split_failed(table)
     total = experiment_count(table)
     fold = fold_rows is not None and total > fold_rows
 
     def render(keep: int) -> str:
-        return _compose(limit_rows(table, keep), parts, total, fold, pictures)
+        return _compose(limit_rows(table, keep), parts, total, fold, pictures, failed=failed)
 
     def nothing_fits() -> Fitted:
         text = _too_wide(table, parts, total)
@@ -201,7 +240,7 @@ def table_section(
 
     charts = len(pictures.charts) if pictures else 0
     for kept in range(charts, 0, -1):
-        with_charts = _compose(table, parts, total, fold, pictures, kept)
+        with_charts = _compose(table, parts, total, fold, pictures, kept, failed)
         if measure(with_charts) <= budget:
             return Fitted(with_charts, total, 0, kept)
     full = render(total)
