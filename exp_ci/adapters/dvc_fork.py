@@ -183,6 +183,8 @@ def serve(request_fd: int, reply_fd: int) -> None:
     for module in PRELOAD:
         with contextlib.suppress(Exception):
             importlib.import_module(module)
+    with contextlib.suppress(Exception):
+        _warm_up()
     with (
         os.fdopen(request_fd, encoding="utf-8") as requests,
         os.fdopen(reply_fd, "w", encoding="utf-8") as replies,
@@ -195,6 +197,17 @@ def serve(request_fd: int, reply_fd: int) -> None:
             _, status = os.waitpid(pid, 0)
             replies.write(json.dumps({"exit_code": os.waitstatus_to_exitcode(status)}) + "\n")
             replies.flush()
+
+
+def _warm_up() -> None:
+    """Fill the caches DVC keeps for the life of a process, as a first command would: its
+    argument parser (`get_main_parser` is an lru_cache) and the ANTLR tables of Hydra's
+    override parser (`-S`). What they give does not depend on the project."""
+    from dvc.cli.parser import get_main_parser
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    get_main_parser()
+    OverridesParser.create().parse_overrides(["exp_ci.warm_up=0.1", "other=[1,2]"])
 
 
 def _child(request: dict[str, Any], protocol_fds: Sequence[int]) -> NoReturn:
