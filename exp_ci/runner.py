@@ -3,7 +3,9 @@
 Each of the J workers owns a scratch clone of the project under `.dvc/tmp/exp-ci/w<k>`
 (`git clone --shared`: no object is copied) checked out at the baseline commit, with the
 project's DVC cache as its cache, removed when the sweep ends.
-It runs its experiments one after the other with `dvc exp run --name N -S ...`, fetches
+It runs its experiments one after the other with `dvc exp run --name N -S ...` (DVC's own
+CLI in a fresh fork of a process that imported DVC once: `exp_ci.adapters.dvc_fork`; a
+`python -m dvc` subprocess where there is no fork or EXP_CI_DVC_FORK=0), fetches
 each experiment's ref into the project as soon as it finishes (before reporting it "ok"),
 and resets the clone between them. A clone that a killed run left behind is searched for
 finished experiments at the next start (`recover_scratch`). So:
@@ -38,6 +40,7 @@ from typing import IO, TYPE_CHECKING, Protocol
 from exp_ci.sweep import Point
 
 if TYPE_CHECKING:
+    from exp_ci.adapters.dvc_fork import PreloadedDvc
     from exp_ci.adapters.git import GitRepository
 
 SCRATCH_FOLDER = Path(".dvc") / "tmp" / "exp-ci"
@@ -148,8 +151,11 @@ class _Sweep:
         self.crash: BaseException | None = None
 
     def work(self, base: Path) -> None:
+        from exp_ci.adapters.dvc_fork import PreloadedDvc
+
         clone = None
         slot: _Slot | None = None
+        dvc: PreloadedDvc | None = None
         try:
             while not self.stop.is_set():
                 try:
@@ -158,11 +164,16 @@ class _Sweep:
                     return
                 if slot is None:
                     slot = _Slot.claim(base)
+                if dvc is None:
+                    dvc = PreloadedDvc.start()  # DVC imports while the clone is made
                 if clone is None:
                     clone = self._prepare(slot.path)
                 path = slot.path
                 self.reporter.started(task)
-                outcome = self._run(clone, path, task)
+                outcome = self._run(clone, path, task, dvc)
+                if dvc is not None and not dvc.alive():  # killed: a fresh one next time
+                    dvc.close()
+                    dvc = None
                 if outcome.ref:  # into the project before it is reported: finished is kept
                     self._bring_back(path, [outcome.ref])
                 with self.project_lock:
@@ -172,6 +183,8 @@ class _Sweep:
             self.crash = error
             self.stop.set()
         finally:
+            if dvc is not None:
+                dvc.close()
             if slot is not None:
                 if clone is not None:
                     clone.close()
@@ -194,12 +207,14 @@ class _Sweep:
         share_project_config(self.git.root, path)
         return clone
 
-    def _run(self, clone: GitRepository, path: Path, task: Task) -> Outcome:
+    def _run(
+        self, clone: GitRepository, path: Path, task: Task, dvc: PreloadedDvc | None
+    ) -> Outcome:
         from exp_ci.adapters.dvc import exp_run
         from exp_ci.adapters.git import ref_commit, reset_scratch
 
         started = time.monotonic()
-        result = exp_run(path, task.name, task.point.overrides)
+        result = exp_run(path, task.name, task.point.overrides, dvc)
         log, exit_code = result.output, result.exit_code
         ref = experiment_ref(self.baseline, task.name)
         rev = None

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from exp_ci.errors import UserError
 from exp_ci.read.dvcyaml import CachedOut
@@ -28,6 +28,9 @@ from exp_ci.read.states import (
     failure_reason,
     run_state,
 )
+
+if TYPE_CHECKING:
+    from exp_ci.adapters.dvc_fork import PreloadedDvc
 
 
 def _read_config(path: Path) -> configparser.ConfigParser:
@@ -519,17 +522,35 @@ class ExpRunResult:
 _STAGE_EXIT = re.compile(r"failed to run: .*, exited with (-?\d+)")
 
 
-def exp_run(workspace: Path, name: str, overrides: Sequence[str]) -> ExpRunResult:
-    """`dvc exp run --name NAME -S ...` in `workspace`; a failure is a result, not an error."""
+def exp_run(
+    workspace: Path, name: str, overrides: Sequence[str], preloaded: PreloadedDvc | None = None
+) -> ExpRunResult:
+    """`dvc exp run --name NAME -S ...` in `workspace`; a failure is a result, not an error.
+
+    With `preloaded` (a sweep worker's), DVC's own CLI runs in a fresh fork of a process
+    that has imported DVC already (`exp_ci.adapters.dvc_fork`); else `python -m dvc`.
+    Either way the output and exit code are the command's own.
+    """
+    from exp_ci.adapters.dvc_fork import ServerGone
+
     args = ["exp", "run", "--name", name]
     for override in overrides:
         args += ["--set-param", override]
-    try:
-        return ExpRunResult(0, run_dvc(workspace, *args))
-    except DvcCommandError as error:
-        output = error.stdout + ("\n" if error.stdout and error.stderr else "") + error.stderr
-        stage_exits = _STAGE_EXIT.findall(output)
-        return ExpRunResult(error.code, output, int(stage_exits[-1]) if stage_exits else None)
+    if preloaded is None:
+        try:
+            return ExpRunResult(0, run_dvc(workspace, *args))
+        except DvcCommandError as error:
+            code, stdout, stderr = error.code, error.stdout, error.stderr
+    else:
+        try:
+            code, stdout, stderr = preloaded.run(workspace, args)
+        except ServerGone as gone:
+            code, stdout, stderr = 1, "", f"exp-ci: {gone}; `dvc exp run` did not answer\n"
+        if code == 0:
+            return ExpRunResult(0, stdout)
+    output = stdout + ("\n" if stdout and stderr else "") + stderr
+    stage_exits = _STAGE_EXIT.findall(output)
+    return ExpRunResult(code, output, int(stage_exits[-1]) if stage_exits else None)
 
 
 def exp_pull(

@@ -1,0 +1,54 @@
+"""The preloaded DVC: when it is used, and that a command gives what `python -m dvc` gives."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from exp_ci.adapters.dvc_fork import PreloadedDvc, ServerGone, fork_available
+
+
+@pytest.mark.parametrize(
+    ("environ", "usable"),
+    [
+        ({}, True),
+        ({"EXP_CI_DVC_FORK": "1"}, True),
+        ({"EXP_CI_DVC_FORK": "0"}, False),
+        ({"EXP_CI_DVC_FORK": "off"}, False),
+    ],
+)
+def test_fork_is_used_unless_turned_off(environ: dict[str, str], usable: bool) -> None:
+    reason = fork_available(environ)
+    assert (reason is None) is usable
+    if not usable:
+        assert "EXP_CI_DVC_FORK" in str(reason)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("args", [["--version"], ["exp", "run", "--name", "x"], ["no-such"]])
+def test_a_command_gives_the_subprocess_output_and_exit_code(tmp_path: Path, args) -> None:
+    expected = subprocess.run(
+        [sys.executable, "-m", "dvc", *args], cwd=tmp_path, capture_output=True, text=True
+    )
+    dvc = PreloadedDvc.start()
+    assert dvc is not None, PreloadedDvc.failure
+    try:
+        assert dvc.run(tmp_path, args) == (expected.returncode, expected.stdout, expected.stderr)
+        assert dvc.run(tmp_path, args)[0] == expected.returncode  # the server goes on
+    finally:
+        dvc.close()
+
+
+@pytest.mark.slow
+def test_a_killed_server_is_reported_not_waited_for(tmp_path: Path) -> None:
+    dvc = PreloadedDvc.start()
+    assert dvc is not None
+    dvc._process.kill()
+    dvc._process.wait()
+    with pytest.raises(ServerGone):
+        dvc.run(tmp_path, ["--version"])
+    assert not dvc.alive()
+    dvc.close()
