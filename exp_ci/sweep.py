@@ -345,14 +345,9 @@ def point_matches(point: Point, axes: Sequence[Axis], documents: Mapping[str, An
         document = documents.get(axis.file) if axis else None
         if axis is None or not isinstance(document, (Mapping, list)):
             return False
-        node: Any = document
-        for part in axis.param.split("."):
-            if isinstance(node, Mapping) and part in node:
-                node = node[part]
-            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-                node = node[int(part)]
-            else:
-                return False
+        found, node = _lookup(document, axis.param)
+        if not found:
+            return False
         try:
             wanted = yaml.safe_load(setting.value)
         except yaml.YAMLError:
@@ -362,7 +357,8 @@ def point_matches(point: Point, axes: Sequence[Axis], documents: Mapping[str, An
     return True
 
 
-def _has_key(document: Any, dotted: str) -> bool:
+def _lookup(document: Any, dotted: str) -> tuple[bool, Any]:
+    """(found, value) of a dotted key, list indexes included, as DVC's `-S` names them."""
     node = document
     for part in dotted.split("."):
         if isinstance(node, Mapping) and part in node:
@@ -370,8 +366,12 @@ def _has_key(document: Any, dotted: str) -> bool:
         elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
         else:
-            return False
-    return True
+            return False, None
+    return True, node
+
+
+def _has_key(document: Any, dotted: str) -> bool:
+    return _lookup(document, dotted)[0]
 
 
 def _keys(document: Any, prefix: str = "") -> Iterable[str]:

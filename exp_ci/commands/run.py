@@ -229,20 +229,9 @@ def _check_history(git: GitRepository, options: RunOptions) -> None:
 
 
 def _check_params(git: GitRepository, baseline: str, axes: Sequence[Axis]) -> None:
-    from exp_ci.read.formats import FileFormatError, parse_file
     from exp_ci.sweep import missing_params
 
-    tree = git.commits([baseline])[baseline].tree
-    documents: dict[str, Any] = {}
-    for file in dict.fromkeys(axis.file for axis in axes):
-        entry = git.lookup(tree, file.removeprefix("./"))
-        if entry is None or entry.is_tree:
-            documents[file] = None
-            continue
-        try:
-            documents[file] = parse_file(file, git.blob(entry.sha))
-        except FileFormatError as error:
-            documents[file] = str(error)
+    documents = _params_documents(git, baseline, [axis.file for axis in axes])
     problems = missing_params(axes, documents)
     if problems:
         raise UserError(
