@@ -23,14 +23,15 @@ experiment's own baseline, as `dvc exp show` users expect, for the ranking metri
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from exp_ci.github_event import payload_value
 from exp_ci.model import Baseline, Experiment, MetricSpec
 from exp_ci.numbers import finite_number
+from exp_ci.resolve import looks_like_sha
 from exp_ci.select import flat_values, metric_value, rank
 
 
@@ -52,8 +53,6 @@ class BaseChoice:
     how: str = ""  # for messages: "the pull request's base (pull_request event)"
 
 
-_HEX = re.compile(r"[0-9a-fA-F]{4,40}")
-
 # Events whose payload carries `pull_request.base.sha`.
 _PULL_REQUEST_EVENTS = (
     "pull_request",
@@ -61,18 +60,6 @@ _PULL_REQUEST_EVENTS = (
     "pull_request_review",
     "pull_request_review_comment",
 )
-
-
-def _get(payload: Mapping[str, Any], *path: str | int) -> Any:
-    value: Any = payload
-    for key in path:
-        if isinstance(key, int):
-            value = value[key] if isinstance(value, list) and len(value) > key else None
-        elif isinstance(value, Mapping):
-            value = value.get(key)
-        else:
-            return None
-    return value
 
 
 def _text(value: Any) -> str | None:
@@ -84,10 +71,13 @@ def pull_request_side(payload: Mapping[str, Any], side: str) -> tuple[str | None
 
     workflow_run events list their pull requests instead (empty for forks).
     """
-    for node in (_get(payload, "pull_request"), _get(payload, "workflow_run", "pull_requests", 0)):
-        sha = _text(_get(node, side, "sha")) if isinstance(node, Mapping) else None
+    for node in (
+        payload_value(payload, "pull_request"),
+        payload_value(payload, "workflow_run", "pull_requests", 0),
+    ):
+        sha = _text(payload_value(node, side, "sha")) if isinstance(node, Mapping) else None
         if sha:
-            return sha, _text(_get(node, side, "ref"))
+            return sha, _text(payload_value(node, side, "ref"))
     return None, None
 
 
@@ -100,7 +90,7 @@ def choose_base(
 ) -> BaseChoice:
     """The base of the comparison, in the order the design gives (see the module doc)."""
     if against:
-        named = None if _HEX.fullmatch(against) else against  # a branch, tag or HEAD~1
+        named = None if looks_like_sha(against) else against  # a branch, tag or HEAD~1
         return BaseChoice(BaseKind.AGAINST, against, named, f"--against {against}")
     sha, ref = pull_request_side(payload, "base")
     if sha:
@@ -160,11 +150,6 @@ def changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[Change, ...
 def param_changes(base: Experiment, pull_request: Experiment) -> tuple[Change, ...]:
     """As `dvc params diff BASE` lists them: changed, added and removed params."""
     return changes(flat_values(base.params), flat_values(pull_request.params))
-
-
-def metric_changes(base: Experiment, pull_request: Experiment) -> tuple[Change, ...]:
-    """As `dvc metrics diff BASE` lists them: changed, added and removed metrics."""
-    return changes(flat_values(base.metrics), flat_values(pull_request.metrics))
 
 
 def differs(workspace: Experiment, head: Experiment) -> bool:
@@ -234,12 +219,6 @@ class Comparison:
         if self.base is None or new is None:
             return ()
         return param_changes(self.base.row, new)
-
-    def metrics_changed(self) -> tuple[Change, ...]:
-        new = self.pull_request
-        if self.base is None or new is None:
-            return ()
-        return metric_changes(self.base.row, new)
 
 
 def choose_subject(

@@ -59,12 +59,16 @@ class PullRequestCandidate:
     head_repo: str | None = None  # owner/name of the head repository
 
 
-def _get(payload: Mapping[str, Any], *path: str) -> Any:
+def payload_value(payload: Any, *path: str | int) -> Any:
+    """The value at `path` in an event payload (ints index lists), None wherever it breaks."""
     value: Any = payload
     for key in path:
-        if not isinstance(value, Mapping):
+        if isinstance(key, int):
+            value = value[key] if isinstance(value, list) and len(value) > key else None
+        elif isinstance(value, Mapping):
+            value = value.get(key)
+        else:
             return None
-        value = value.get(key)
     return value
 
 
@@ -115,10 +119,12 @@ def lookup_pull_request(
         return PullRequestLookup(LookupKind.NUMBER, "--pr", number=explicit)
 
     if event_name in _NUMBERED_EVENTS or (
-        event_name is None and isinstance(_get(payload, "pull_request"), Mapping)
+        event_name is None and isinstance(payload_value(payload, "pull_request"), Mapping)
     ):
-        number = _number(_get(payload, "pull_request", "number")) or _number(payload.get("number"))
-        head_repo = _get(payload, "pull_request", "head", "repo", "full_name")
+        number = _number(payload_value(payload, "pull_request", "number")) or _number(
+            payload.get("number")
+        )
+        head_repo = payload_value(payload, "pull_request", "head", "repo", "full_name")
         fork = bool(head_repo and repository and head_repo.lower() != repository.lower())
         if number is not None:
             return PullRequestLookup(
@@ -126,23 +132,23 @@ def lookup_pull_request(
                 f"{event_name or 'pull_request'} event",
                 number=number,
                 fork=fork,
-                head_sha=_get(payload, "pull_request", "head", "sha"),
+                head_sha=payload_value(payload, "pull_request", "head", "sha"),
             )
         return PullRequestLookup(LookupKind.NONE, f"{event_name} event without a number")
 
     if event_name == "issue_comment":
-        if _get(payload, "issue", "pull_request") is not None:
-            number = _number(_get(payload, "issue", "number"))
+        if payload_value(payload, "issue", "pull_request") is not None:
+            number = _number(payload_value(payload, "issue", "number"))
             if number is not None:
                 return PullRequestLookup(LookupKind.NUMBER, "issue_comment event", number=number)
         return PullRequestLookup(LookupKind.NONE, "a comment on an issue, not a pull request")
 
     if event_name == "workflow_run":
-        run = _get(payload, "workflow_run") or {}
-        head_sha = _get(run, "head_sha")
-        head_repo = _get(run, "head_repository", "full_name")
+        run = payload_value(payload, "workflow_run") or {}
+        head_sha = payload_value(run, "head_sha")
+        head_repo = payload_value(run, "head_repository", "full_name")
         fork = bool(head_repo and repository and head_repo.lower() != repository.lower())
-        numbers = _same_repository_pulls(_get(run, "pull_requests"), repository)
+        numbers = _same_repository_pulls(payload_value(run, "pull_requests"), repository)
         if numbers:
             return PullRequestLookup(
                 LookupKind.NUMBER,
@@ -156,20 +162,20 @@ def lookup_pull_request(
                 LookupKind.HEAD_SHA,
                 "workflow_run event (head commit " + head_sha[:7] + ")",
                 sha=head_sha,
-                branch=_get(run, "head_branch"),
-                head_owner=_get(run, "head_repository", "owner", "login"),
+                branch=payload_value(run, "head_branch"),
+                head_owner=payload_value(run, "head_repository", "owner", "login"),
                 fork=fork,
                 head_sha=head_sha,
             )
         return PullRequestLookup(LookupKind.NONE, "workflow_run event without a head commit")
 
-    commit = sha or _get(payload, "after") or _get(payload, "head_commit", "id")
+    commit = sha or payload_value(payload, "after") or payload_value(payload, "head_commit", "id")
     if commit and set(commit) != {"0"}:
         return PullRequestLookup(
             LookupKind.COMMIT,
             f"{event_name or 'local'} run at commit {commit[:7]}",
             sha=commit,
-            branch=_branch(ref or _get(payload, "ref")),
+            branch=_branch(ref or payload_value(payload, "ref")),
             head_sha=commit,
         )
     return PullRequestLookup(

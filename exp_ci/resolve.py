@@ -17,6 +17,11 @@ MIN_SHA_PREFIX = 4
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 
 
+def looks_like_sha(text: str) -> bool:
+    """Hex digits only, at least MIN_SHA_PREFIX of them: a SHA or a prefix of one."""
+    return len(text) >= MIN_SHA_PREFIX and bool(_HEX.match(text))
+
+
 def all_experiments(baselines: Iterable[Baseline]) -> list[Experiment]:
     return [experiment for baseline in baselines for experiment in baseline.experiments]
 
@@ -39,7 +44,7 @@ def find_experiment(baselines: Sequence[Baseline], query: str) -> Experiment:
             f"experiment name '{query}' is ambiguous: experiments of {len(by_name)} baselines "
             f"have it. Name one by its full ref (or a SHA prefix):\n{refs}"
         )
-    if len(query) >= MIN_SHA_PREFIX and _HEX.match(query):
+    if looks_like_sha(query):
         prefix = query.lower()
         by_sha = list({e.rev: e for e in experiments if e.rev.startswith(prefix)}.values())
         if len(by_sha) == 1:
