@@ -10,15 +10,20 @@ table that must be shortened keeps its header and is closed again.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from exp_ci.numbers import finite_number
 from exp_ci.render.charts import Pictures
 from exp_ci.render.markdown import escape
 from exp_ci.render.table import Table, TableRow
 from exp_ci.sticky.format import Measure, comment_length
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 FOLD_ROWS = 10  # more experiment rows than this fold into <details>
 
@@ -398,11 +403,17 @@ _HTML_BLOCK_ENDS = (
 )
 
 
-def _block_left_open(text: str) -> str | None:
-    """The line that ends a fence or raw HTML block `text` leaves open at its top level."""
+@functools.cache
+def _commonmark() -> MarkdownIt:
+    """One CommonMark parser (markdown-it-py, imported when a body file is first sealed)."""
     from markdown_it import MarkdownIt
 
-    tokens = MarkdownIt("commonmark").parse(text + "\n\n" + _SENTINEL)
+    return MarkdownIt("commonmark")
+
+
+def _block_left_open(text: str) -> str | None:
+    """The line that ends a fence or raw HTML block `text` leaves open at its top level."""
+    tokens = _commonmark().parse(text + "\n\n" + _SENTINEL)
     for token in tokens:
         if _SENTINEL not in token.content:
             continue
@@ -450,14 +461,12 @@ def _inert_html(text: str) -> str:
     take what follows as its attributes, so it is written as text too. Code blocks show
     all of it as text already and are left alone.
     """
-    from markdown_it import MarkdownIt
-
     if "<" not in text:
         return text
     lines = text.split("\n")
     code: set[int] = set()
     html: set[int] = set()
-    for token in MarkdownIt("commonmark").parse(text):
+    for token in _commonmark().parse(text):
         if token.type in ("fence", "code_block") and token.map:
             code.update(range(*token.map))
         elif token.type == "html_block" and token.map:
@@ -481,10 +490,8 @@ def _closing_tags(text: str) -> list[str]:
     an element opened more often than closed gets end tags too, because an end tag with
     nothing open to close is dropped by every HTML parser, so one too many costs nothing.
     """
-    from markdown_it import MarkdownIt
-
     pieces = []
-    for token in MarkdownIt("commonmark").parse(text):
+    for token in _commonmark().parse(text):
         if token.type == "html_block":
             pieces.append(token.content)
         pieces.extend(c.content for c in token.children or () if c.type == "html_inline")
