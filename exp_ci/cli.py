@@ -11,9 +11,11 @@ import contextlib
 import importlib
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 
 from exp_ci import __version__
 from exp_ci.errors import run_guarded
+from exp_ci.options import add_arguments
 
 COMMANDS = {
     "show": "comparison table of experiments (md, plain, json, csv)",
@@ -42,6 +44,7 @@ def _common_options() -> argparse.ArgumentParser:
     common.add_argument(
         "-C",
         "--repo",
+        type=Path,
         default=".",
         metavar="PATH",
         help="the DVC project (a Git repository) to work in (default: the current folder)",
@@ -71,7 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
             help=summary,
             description=(module.__doc__ or summary).strip(),
         )
-        module.add_arguments(sub)
+        if hasattr(module, "OPTIONS"):
+            add_arguments(module.OPTIONS, sub)
+        else:
+            module.add_arguments(sub)
     return parser
 
 
@@ -91,7 +97,15 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         with guarded_streams(os.environ):  # argparse's own errors quote the arguments
             args = build_parser().parse_args(argv)
         module = _command_module(args.command)
-        return run_guarded(lambda: module.run(module.options_from_args(args)), verbose=args.verbose)
+        return run_guarded(lambda: module.run(_options(module, args)), verbose=args.verbose)
+
+
+def _options(module, args: argparse.Namespace):
+    if hasattr(module, "OPTIONS"):
+        from exp_ci.options import from_args
+
+        return from_args(module.OPTIONS, args)
+    return module.options_from_args(args)
 
 
 @contextlib.contextmanager

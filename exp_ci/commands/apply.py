@@ -9,51 +9,38 @@ and its metric values.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from exp_ci.config import DEFAULT_PRECISION
 from exp_ci.errors import EXIT_OK, UserError
+from exp_ci.options import option
 
 
 @dataclass(frozen=True)
 class ApplyOptions:
     repo: Path
-    experiment: str
-    commit: bool = False
-    message: str | None = None
-    quiet: bool = False
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
+    experiment: str = option(
         "experiment",
         metavar="EXP",
         help="the experiment: DVC name, full ref (refs/exps/...) or SHA prefix",
     )
-    parser.add_argument(
+    commit: bool = option(
         "--commit",
         action="store_true",
         help="commit what the experiment changed, with its name and metrics in the message",
     )
-    parser.add_argument(
+    message: str | None = option(
         "-m",
         "--message",
         metavar="MSG",
         help="the commit's first line (with --commit; the experiment and its metrics follow)",
     )
+    quiet: bool = False
 
 
-def options_from_args(args: argparse.Namespace) -> ApplyOptions:
-    return ApplyOptions(
-        repo=Path(args.repo),
-        experiment=args.experiment,
-        commit=args.commit,
-        message=args.message,
-        quiet=args.quiet,
-    )
+OPTIONS = ApplyOptions
 
 
 def _say(options: ApplyOptions, line: str) -> None:

@@ -2,66 +2,47 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from dataclasses import dataclass
 
 from exp_ci.commands.common import (
-    add_metric_arguments,
     add_selection_arguments,
+    direction_option,
+    metric_option,
     positive_int,
     selection_from_args,
     write_output,
 )
 from exp_ci.errors import EXIT_CHECK_FAILED, EXIT_OK, UserError
+from exp_ci.options import option, part
 from exp_ci.report import Selection, all_rows, metric_from, read_project
 
 
 @dataclass(frozen=True)
 class BestOptions:
-    selection: Selection
-    metric: str | None = None
-    direction: str | None = None
-    top: int = 1
-    min_improvement: float | None = None
-    as_json: bool = False
-    output: str | None = None
-    quiet: bool = False
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_selection_arguments(parser)
-    add_metric_arguments(parser, required_hint="(required unless set in .exp-ci.yaml)")
-    parser.add_argument(
+    selection: Selection = part(add_selection_arguments, selection_from_args)
+    metric: str | None = metric_option("(required unless set in .exp-ci.yaml)")
+    direction: str | None = direction_option()
+    top: int = option(
         "--top", type=positive_int, default=1, metavar="K", help="print the K best (default 1)"
     )
-    parser.add_argument(
+    min_improvement: float | None = option(
         "--min-improvement",
         type=float,
         metavar="X",
         help="keep only experiments better than their baseline by at least X (in metric units)",
     )
-    parser.add_argument(
+    as_json: bool = option(
         "--json",
-        dest="as_json",
         action="store_true",
         help="print a JSON list with name, rev, baseline, ref, value and delta",
     )
-    parser.add_argument("-o", "--output", metavar="FILE", help="write the result to FILE")
+    output: str | None = option("-o", "--output", metavar="FILE", help="write the result to FILE")
+    quiet: bool = False
 
 
-def options_from_args(args: argparse.Namespace) -> BestOptions:
-    return BestOptions(
-        selection=selection_from_args(args),
-        metric=args.metric,
-        direction=args.direction,
-        top=args.top,
-        min_improvement=args.min_improvement,
-        as_json=args.as_json,
-        output=args.output,
-        quiet=args.quiet,
-    )
+OPTIONS = BestOptions
 
 
 def run(options: BestOptions) -> int:

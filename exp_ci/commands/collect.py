@@ -9,60 +9,43 @@ A local experiment with the same name but another commit is never overwritten un
 
 from __future__ import annotations
 
-import argparse
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from exp_ci.errors import EXIT_OK, EXIT_USER_ERROR
+from exp_ci.options import option
 
 
 @dataclass(frozen=True)
 class CollectOptions:
     repo: Path
-    remote: str
-    all_baselines: bool = False
-    with_data: bool = False
-    dvc_remote: str | None = None
-    force: bool = False
-    quiet: bool = False
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("remote", metavar="REMOTE", help="the Git remote (name or URL)")
-    parser.add_argument(
+    remote: str = option("remote", metavar="REMOTE", help="the Git remote (name or URL)")
+    all_baselines: bool = option(
         "-A",
         "--all-baselines",
         action="store_true",
         help="experiments of every baseline, not only of HEAD's commit",
     )
-    parser.add_argument(
+    with_data: bool = option(
         "--with-data",
         action="store_true",
         help="also pull the experiments' cached outputs from the DVC remote (dvc exp pull)",
     )
-    parser.add_argument(
+    dvc_remote: str | None = option(
         "--dvc-remote",
         metavar="NAME",
         help="with --with-data: the DVC remote to pull from (default: the project's default)",
     )
-    parser.add_argument(
+    force: bool = option(
         "--force",
         action="store_true",
         help="replace local experiments that have the same name as a remote one",
     )
+    quiet: bool = False
 
 
-def options_from_args(args: argparse.Namespace) -> CollectOptions:
-    return CollectOptions(
-        repo=Path(args.repo),
-        remote=args.remote,
-        all_baselines=args.all_baselines,
-        with_data=args.with_data,
-        dvc_remote=args.dvc_remote,
-        force=args.force,
-        quiet=args.quiet,
-    )
+OPTIONS = CollectOptions
 
 
 def _check_pulled(root: Path, refs: dict[str, str], dvc_remote: str) -> None:

@@ -9,7 +9,6 @@ for a `workflow_run` workflow to post later, exit 0 (`--strict`: exit 1).
 
 from __future__ import annotations
 
-import argparse
 import os
 import random
 import re
@@ -21,14 +20,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from exp_ci.commands.common import (
-    add_allowance_arguments,
     add_picture_arguments,
-    add_table_arguments,
+    max_drop_option,
+    max_drop_pct_option,
     picture_request_from_args,
     positive_int,
-    table_request_from_args,
+    table_part,
 )
 from exp_ci.errors import EXIT_CHECK_FAILED, EXIT_OK, UserError
+from exp_ci.options import option, part
 from exp_ci.report import PictureRequest, TableRequest
 from exp_ci.sticky.sync import Identity, Section
 
@@ -42,98 +42,70 @@ MODES = ("update", "recreate")
 
 @dataclass(frozen=True)
 class CommentOptions:
-    request: TableRequest
-    pr: int | None = None
-    marker: str | None = None
-    section: str | None = None
-    body_file: str | None = None
-    mode: str = "update"
-    save_body: str | None = None
-    strict: bool = False
-    dry_run: bool = False
-    author: str | None = None
-    quiet: bool = False
-    environ: Mapping[str, str] = field(default_factory=lambda: os.environ, repr=False)
-    pictures: PictureRequest = field(default_factory=PictureRequest)
-    max_drop: float | None = None  # with either: the gate's verdict under the table
-    max_drop_pct: float | None = None
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_table_arguments(parser)
-    add_picture_arguments(parser)
-    add_allowance_arguments(parser)  # the gate's limit: its verdict is shown under the table
-    parser.add_argument(
+    request: TableRequest = table_part()
+    pictures: PictureRequest = part(
+        add_picture_arguments, picture_request_from_args, default_factory=PictureRequest
+    )
+    # the gate's limit: with either, its verdict is shown under the table
+    max_drop: float | None = max_drop_option()
+    max_drop_pct: float | None = max_drop_pct_option()
+    pr: int | None = option(
         "--pr",
         type=positive_int,
         metavar="N",
         help="the pull request to comment on (default: found from the GitHub Actions event)",
     )
-    parser.add_argument(
+    marker: str | None = option(
         "--marker",
         metavar="ID",
         help="which sticky comment: the hidden marker <!-- exp-ci:ID --> (default: 'marker' "
         "in .exp-ci.yaml, else exp-ci); use another ID for a second, separate comment",
     )
-    parser.add_argument(
+    section: str | None = option(
         "--section",
         metavar="KEY",
         help="replace only this job's section of the comment and keep the others "
         "(matrix shards, several workflows), e.g. --section ${{ matrix.shard }}",
     )
-    parser.add_argument(
+    body_file: str | None = option(
         "--body-file",
         metavar="FILE",
         help="post this markdown instead of the table (as is: it is not escaped)",
     )
-    parser.add_argument(
+    mode: str = option(
         "--mode",
         choices=MODES,
-        default="update",
         help="update: edit the comment in place, or create it (default); recreate: delete it "
         "and post it again at the bottom of the conversation",
+        default="update",
     )
-    parser.add_argument(
+    save_body: str | None = option(
         "--save-body",
         metavar="FILE",
         help="also write this job's section to FILE (upload it as an artifact; a workflow_run "
         "workflow can post it with --body-file when a fork's token could not)",
     )
-    parser.add_argument(
+    strict: bool = option(
         "--strict",
         action="store_true",
         help="exit 1 when the comment could not be posted (no token, read-only token)",
     )
-    parser.add_argument(
+    dry_run: bool = option(
         "--dry-run",
         action="store_true",
         help="print the body and what would be done; write nothing anywhere",
     )
-    parser.add_argument(
+    author: str | None = option(
         "--author",
         metavar="LOGIN",
         help="the account the token writes as, when exp-ci cannot ask GitHub: a GitHub App's "
         "'my-app[bot]' (default: the token's user, or github-actions[bot])",
     )
+    quiet: bool = False
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ, repr=False)
 
 
-def options_from_args(args: argparse.Namespace) -> CommentOptions:
-    return CommentOptions(
-        request=table_request_from_args(args),
-        pr=args.pr,
-        marker=args.marker,
-        section=args.section,
-        body_file=args.body_file,
-        mode=args.mode,
-        save_body=args.save_body,
-        strict=args.strict,
-        dry_run=args.dry_run,
-        author=args.author,
-        quiet=args.quiet,
-        pictures=picture_request_from_args(args),
-        max_drop=args.max_drop,
-        max_drop_pct=args.max_drop_pct,
-    )
+OPTIONS = CommentOptions
 
 
 # --- what goes in the section ----------------------------------------------------------------

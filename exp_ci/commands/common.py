@@ -6,12 +6,14 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from exp_ci.config import DEFAULT_PRECISION
 from exp_ci.errors import UserError
 from exp_ci.model import Direction
+from exp_ci.options import add_arguments, from_args, option, part
 from exp_ci.read.states import STATES
 from exp_ci.report import Selection
 
@@ -44,18 +46,22 @@ def allowance(text: str) -> float:
     return value
 
 
-def add_allowance_arguments(parser: argparse.ArgumentParser) -> None:
+def max_drop_option() -> Any:
     """How much worse the metric may get: the gate's limit, also shown in the comment."""
-    limit = parser.add_mutually_exclusive_group()
-    limit.add_argument(
+    return option(
         "--max-drop",
         type=allowance,
+        exclusive="allowance",
         metavar="X",
         help="allow the metric to get worse by up to X (metric units); default: no drop allowed",
     )
-    limit.add_argument(
+
+
+def max_drop_pct_option() -> Any:
+    return option(
         "--max-drop-pct",
         type=allowance,
+        exclusive="allowance",
         metavar="P",
         help="allow the metric to get worse by up to P percent of the base value",
     )
@@ -77,14 +83,17 @@ def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_metric_arguments(parser: argparse.ArgumentParser, *, required_hint: str = "") -> None:
-    parser.add_argument(
+def metric_option(required_hint: str = "") -> Any:
+    return option(
         "--metric",
         metavar="NAME",
         help="metric to rank by: its short name when unique, or FILE:KEY"
         + (f" {required_hint}" if required_hint else ""),
     )
-    parser.add_argument(
+
+
+def direction_option() -> Any:
+    return option(
         "--direction",
         choices=[d.value for d in Direction],
         help="whether a larger (max, the default) or smaller (min) metric is better",
@@ -98,14 +107,13 @@ AGAINST_HELP = (
 )
 
 
-def add_against_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--against", metavar="REV", help=AGAINST_HELP)
+def against_option() -> Any:
+    return option("--against", metavar="REV", help=AGAINST_HELP)
 
 
-def add_judge_argument(parser: argparse.ArgumentParser, *flags: str) -> None:
-    parser.add_argument(
+def judge_option(*flags: str) -> Any:
+    return option(
         *(flags or ("--judge",)),
-        dest="judge",
         metavar="NAME",
         help="the row the pull request is judged by: an experiment (name, ref or SHA prefix), "
         "a commit, or `workspace` (default: the workspace when it differs from HEAD, else "
@@ -121,60 +129,77 @@ STATE_HELP = (
 )
 
 
-def add_state_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--state",
-        action="append",
-        choices=STATES,
-        default=[],
-        dest="states",
-        metavar="STATE",
-        help=STATE_HELP,
+@dataclass(frozen=True)
+class TableArguments:
+    """The options that shape a table; `show` and `comment` share them (see `TableRequest`)."""
+
+    selection: Selection = part(add_selection_arguments, lambda args: selection_from_args(args))
+    states: tuple[str, ...] = option(
+        "--state", action="append", choices=STATES, default=(), metavar="STATE", help=STATE_HELP
     )
-
-
-def add_table_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options that shape a table; `show` and `comment` share them."""
-    add_selection_arguments(parser)
-    add_state_argument(parser)
-    add_metric_arguments(parser)
-    add_against_argument(parser)
-    add_judge_argument(parser)
-    parser.add_argument(
+    metric: str | None = metric_option()
+    direction: str | None = direction_option()
+    against: str | None = against_option()
+    judge: str | None = judge_option()
+    params: tuple[str, ...] = option(
         "--params",
         action="append",
-        default=[],
+        default=(),
         metavar="GLOB",
         help="include only params whose name matches GLOB (repeatable), e.g. 'train.*'",
     )
-    parser.add_argument(
+    metrics: tuple[str, ...] = option(
         "--metrics",
         action="append",
-        default=[],
+        default=(),
         metavar="GLOB",
         help="include only metrics whose name matches GLOB (repeatable)",
     )
-    parser.add_argument(
+    only_changed: bool = option(
         "--only-changed",
         action="store_true",
         help="hide params and metrics whose value is the same in every row",
     )
-    parser.add_argument(
+    sort_by: str | None = option(
         "--sort-by",
         metavar="COLUMN",
         help="order each baseline's experiments by COLUMN, best first by --direction",
     )
-    parser.add_argument(
+    top: int | None = option(
         "--top",
         type=positive_int,
         metavar="N",
         help="show only N experiments per baseline (the best N with --metric, else the newest)",
     )
-    parser.add_argument(
+    precision: int | None = option(
         "--precision",
         type=positive_int,
         metavar="N",
         help=f"significant digits for decimal numbers (default {DEFAULT_PRECISION})",
+    )
+
+    def request(self) -> TableRequest:
+        from exp_ci.report import CompareRequest, TableRequest
+
+        return TableRequest(
+            selection=self.selection,
+            metric=self.metric,
+            direction=self.direction,
+            params=self.params,
+            metrics=self.metrics,
+            only_changed=self.only_changed,
+            sort_by=self.sort_by,
+            top=self.top,
+            precision=self.precision,
+            compare=CompareRequest(against=self.against, judge=self.judge),
+        )
+
+
+def table_part() -> Any:
+    """A `TableRequest` field and the options that fill it."""
+    return part(
+        lambda parser: add_arguments(TableArguments, parser),
+        lambda args: from_args(TableArguments, args).request(),
     )
 
 
@@ -207,23 +232,6 @@ def picture_request_from_args(args: argparse.Namespace) -> PictureRequest:
     from exp_ci.report import PictureRequest
 
     return PictureRequest(chart=args.chart, curve=args.curve, trend=args.trend)
-
-
-def table_request_from_args(args: argparse.Namespace) -> TableRequest:
-    from exp_ci.report import CompareRequest, TableRequest
-
-    return TableRequest(
-        selection=selection_from_args(args),
-        metric=args.metric,
-        direction=args.direction,
-        params=tuple(args.params),
-        metrics=tuple(args.metrics),
-        only_changed=args.only_changed,
-        sort_by=args.sort_by,
-        top=args.top,
-        precision=args.precision,
-        compare=CompareRequest(against=args.against, judge=args.judge),
-    )
 
 
 def selection_from_args(args: argparse.Namespace) -> Selection:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Mapping
@@ -11,13 +10,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from exp_ci.commands.common import (
-    add_against_argument,
-    add_allowance_arguments,
-    add_judge_argument,
-    add_metric_arguments,
+    against_option,
+    direction_option,
+    judge_option,
+    max_drop_option,
+    max_drop_pct_option,
+    metric_option,
 )
 from exp_ci.config import DEFAULT_PRECISION
 from exp_ci.errors import EXIT_CHECK_FAILED, EXIT_OK, UserError
+from exp_ci.options import option
 
 if TYPE_CHECKING:
     from exp_ci.adapters.github import GitHub
@@ -27,47 +29,28 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class GateOptions:
     repo: Path
-    metric: str | None = None
-    direction: str | None = None
-    against: str | None = None
-    rev: str | None = None  # judge this row (experiment, commit, workspace); default: compare.py
-    max_drop: float | None = None
-    max_drop_pct: float | None = None
-    status: bool = False
-    summary: bool = True  # add the verdict to the job summary
-    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_metric_arguments(parser, required_hint="(required unless set in .exp-ci.yaml)")
-    add_against_argument(parser)
-    add_judge_argument(parser, "--rev", "--judge")
-    add_allowance_arguments(parser)
-    parser.add_argument(
+    metric: str | None = metric_option("(required unless set in .exp-ci.yaml)")
+    direction: str | None = direction_option()
+    against: str | None = against_option()
+    rev: str | None = judge_option("--rev", "--judge")  # default: compare.py's choice
+    max_drop: float | None = max_drop_option()
+    max_drop_pct: float | None = max_drop_pct_option()
+    status: bool = option(
         "--status",
         action="store_true",
         help="also set the commit status 'exp-ci/gate' on the pull request's head commit "
         "(needs GITHUB_TOKEN with `statuses: write`; a read-only token only warns)",
     )
-    parser.add_argument(
+    summary: bool = option(  # add the verdict to the job summary
         "--no-summary",
-        action="store_true",
+        action="store_false",
+        default=True,
         help="do not add the verdict to the job summary (the action's comment step has it)",
     )
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
 
-def options_from_args(args: argparse.Namespace) -> GateOptions:
-    return GateOptions(
-        repo=Path(args.repo),
-        metric=args.metric,
-        direction=args.direction,
-        against=args.against,
-        rev=args.judge,
-        max_drop=args.max_drop,
-        max_drop_pct=args.max_drop_pct,
-        status=args.status,
-        summary=not args.no_summary,
-    )
+OPTIONS = GateOptions
 
 
 def run(options: GateOptions) -> int:

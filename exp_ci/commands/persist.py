@@ -10,7 +10,6 @@ ref points at missing data. A rerun is a no-op, or finishes what an interrupted 
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -19,13 +18,15 @@ from typing import TYPE_CHECKING
 
 from exp_ci.commands.common import (
     Selection,
-    add_metric_arguments,
     add_selection_arguments,
+    direction_option,
+    metric_option,
     positive_int,
     selection_from_args,
 )
 from exp_ci.config import DEFAULT_PRECISION
 from exp_ci.errors import EXIT_CHECK_FAILED, EXIT_OK, UserError
+from exp_ci.options import option, part
 
 if TYPE_CHECKING:
     from exp_ci.adapters.git import GitRepository
@@ -39,117 +40,84 @@ DEFAULT_TITLE_WITH_METRIC = "Experiment {name}: {metric} {value}"
 
 @dataclass(frozen=True)
 class PersistOptions:
-    selection: Selection
-    experiments: tuple[str, ...] = ()
-    metric: str | None = None
-    direction: str | None = None
-    top: int | None = None
-    min_improvement: float | None = None
-    kind: str = "branch"
-    name: str | None = None
-    push: str | None = None
-    dvc_remote: str | None = None
-    force: bool = False
-    dry_run: bool = False
-    pr: bool = False
-    base: str | None = None
-    title: str | None = None
-    quiet: bool = False
-    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
+    selection: Selection = part(add_selection_arguments, selection_from_args)
+    experiments: tuple[str, ...] = option(
         "experiments",
         nargs="*",
+        default=(),
         metavar="EXP",
         help="experiments to keep: DVC name, full ref (refs/exps/...) or SHA prefix "
         "(default: the best by --metric, as `exp-ci best` chooses)",
     )
-    add_selection_arguments(parser)
-    add_metric_arguments(parser, required_hint="(needed when no EXP is named)")
-    parser.add_argument("--top", type=positive_int, metavar="K", help="keep the K best (default 1)")
-    parser.add_argument(
+    metric: str | None = metric_option("(needed when no EXP is named)")
+    direction: str | None = direction_option()
+    top: int | None = option(
+        "--top", type=positive_int, metavar="K", help="keep the K best (default 1)"
+    )
+    min_improvement: float | None = option(
         "--min-improvement",
         type=float,
         metavar="X",
         help="keep only experiments better than their baseline by at least X",
     )
-    parser.add_argument(
+    kind: str = option(
         "--as",
-        dest="kind",
         choices=["branch", "tag"],
-        default="branch",
         help="a branch at the experiment commit (default), or an annotated tag whose "
         "message lists its metrics and params",
+        default="branch",
     )
-    parser.add_argument(
+    name: str | None = option(
         "--name",
         metavar="TEMPLATE",
         help="the branch or tag name, from {name} {rev} {baseline} {metric} {value} {date} "
         "(default: exp/{name} for branches, exp/{name}-{rev} for tags)",
     )
-    parser.add_argument(
+    push: str | None = option(
         "--push",
         metavar="REMOTE",
         help="push to this Git remote: first the data to the DVC remote (then checked "
         "there, object by object), then the experiment ref, then the branch or tag",
     )
-    parser.add_argument(
+    dvc_remote: str | None = option(
         "--dvc-remote",
         metavar="NAME",
         help="the DVC remote for the data (default: `remote` in .exp-ci.yaml, else the "
         "project's default DVC remote)",
     )
-    parser.add_argument(
+    force: bool = option(
         "--force",
         action="store_true",
         help="move a branch or tag that exists (locally or on the remote) but points elsewhere",
     )
-    parser.add_argument(
+    dry_run: bool = option(
         "--dry-run",
         action="store_true",
         help="print what would be created and pushed, and change nothing",
     )
-    parser.add_argument(
+    pr: bool = option(
         "--pr",
         action="store_true",
         help="open a pull request from the pushed branch (or update the open one); needs "
         "--as branch, --push, GITHUB_TOKEN or GH_TOKEN, and GITHUB_REPOSITORY",
     )
-    parser.add_argument(
+    base: str | None = option(
         "--base",
         metavar="BRANCH",
         help="the pull request's base (default: the branch of the experiment's baseline, "
         "else the repository's default branch)",
     )
-    parser.add_argument(
+    title: str | None = option(
         "--title",
         metavar="TEMPLATE",
         help=f"the pull request's title, same placeholders as --name (default: "
         f"'{DEFAULT_TITLE_WITH_METRIC}' with a metric, else '{DEFAULT_TITLE}')",
     )
+    quiet: bool = False
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False)
 
 
-def options_from_args(args: argparse.Namespace) -> PersistOptions:
-    return PersistOptions(
-        selection=selection_from_args(args),
-        experiments=tuple(args.experiments),
-        metric=args.metric,
-        direction=args.direction,
-        top=args.top,
-        min_improvement=args.min_improvement,
-        kind=args.kind,
-        name=args.name,
-        push=args.push,
-        dvc_remote=args.dvc_remote,
-        force=args.force,
-        dry_run=args.dry_run,
-        pr=args.pr,
-        base=args.base,
-        title=args.title,
-        quiet=args.quiet,
-    )
+OPTIONS = PersistOptions
 
 
 def _check_flags(options: PersistOptions) -> None:

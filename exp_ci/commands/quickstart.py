@@ -8,7 +8,6 @@ step is the real exp-ci command, so what it prints is what those commands print.
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import sys
@@ -16,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from exp_ci.errors import EXIT_OK, UserError
+from exp_ci.options import option
 
 DEFAULT_FOLDER = "exp-ci-quickstart"
 METRIC = "accuracy"
@@ -25,13 +25,7 @@ PROJECT_FILES = ("train.py", "params.yaml", "dvc.yaml")
 
 @dataclass(frozen=True)
 class QuickstartOptions:
-    folder: Path | None
-    jobs: int = 2
-    quiet: bool = False
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
+    folder: Path | None = option(
         "folder",
         nargs="?",
         type=Path,
@@ -39,19 +33,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"a new or empty folder to build the demo in (default: ./{DEFAULT_FOLDER}, "
         "or -2, -3, ... when that exists)",
     )
-    parser.add_argument(
+    jobs: int = option(
         "--jobs",
         type=int,
         default=2,
         metavar="J",
         help="experiments run at once during the sweep (default 2)",
     )
+    quiet: bool = False
 
 
-def options_from_args(args: argparse.Namespace) -> QuickstartOptions:
-    if args.jobs < 1:
-        raise UserError(f"--jobs must be 1 or more (got {args.jobs}).")
-    return QuickstartOptions(args.folder, args.jobs, args.quiet)
+OPTIONS = QuickstartOptions
 
 
 def bundled_project() -> Path:
@@ -92,6 +84,8 @@ def run(options: QuickstartOptions) -> int:
     from exp_ci.adapters.git import GitRepository, ensure_identity, init_repository
     from exp_ci.cli import main as exp_ci
 
+    if options.jobs < 1:
+        raise UserError(f"--jobs must be 1 or more (got {options.jobs}).")
     source = bundled_project()
     folder = choose_folder(options.folder, Path.cwd())
     project, origin, storage = folder / "project", folder / "origin.git", folder / "dvc-storage"

@@ -12,7 +12,6 @@ recorded and the others go on; exit 1 at the end if any failed (unless --allow-f
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from exp_ci.commands.common import positive_int
 from exp_ci.errors import EXIT_CHECK_FAILED, EXIT_OK, UserError
+from exp_ci.options import option
 
 if TYPE_CHECKING:
     from exp_ci.adapters.git import GitRepository
@@ -34,118 +34,86 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class RunOptions:
     repo: Path
-    sets: tuple[str, ...] = ()
-    grid: str | None = None
-    random: int | None = None
-    seed: int | None = None
-    shard: str | None = None
-    jobs: int = 1
-    name_prefix: str | None = None
-    push: str | None = None
-    dvc_remote: str | None = None
-    allow_failures: bool = False
-    summary: str | None = None
-    unshallow: bool = False
-    quiet: bool = False
-    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
+    sets: tuple[str, ...] = option(
         "-S",
         "--set-param",
-        dest="sets",
         action="append",
-        default=[],
+        default=(),
         metavar="[FILE:]KEY=V1,V2",
         help="a param and its values in DVC's -S syntax (repeatable); commas, range(A,B,STEP) "
         "and choice(...) give several values, and the plan is the product of all params",
     )
-    parser.add_argument(
+    grid: str | None = option(
         "--grid",
         metavar="FILE",
         help="a YAML (or JSON/TOML) mapping of params ([FILE:]KEY) to lists of values, "
         "added to the -S params",
     )
-    parser.add_argument(
+    random: int | None = option(
         "--random",
         type=positive_int,
         metavar="N",
         help="run N points drawn at random from the grid instead of all of them",
     )
-    parser.add_argument(
+    seed: int | None = option(
         "--seed",
         type=int,
         metavar="S",
         help="seed of --random (default 0): the same seed draws the same points everywhere",
     )
-    parser.add_argument(
+    shard: str | None = option(
         "--shard",
         metavar="I/N",
         help="run only the I-th of N disjoint, balanced slices of the plan (1-based); in a CI "
         'matrix: --shard "$SHARD/4", with SHARD set from the matrix in env:',
     )
-    parser.add_argument(
+    jobs: int = option(
         "-j",
         "--jobs",
         type=positive_int,
-        default=1,
         metavar="J",
         help="run J experiments at once, each in its own scratch clone (default 1)",
+        default=1,
     )
-    parser.add_argument(
+    name_prefix: str | None = option(
         "--name-prefix",
         metavar="P",
         help="name experiments P-1, P-2, ... by their place in the plan (zero-padded), "
         "the same on every shard (default P: gh<run id>-<attempt>[-s<I>of<N>] in GitHub "
         "Actions, else run-<date>-<time>[-s<I>of<N>])",
     )
-    parser.add_argument(
+    push: str | None = option(
         "--push",
         metavar="REMOTE",
         help="push every finished experiment to this Git remote, and its data to the DVC "
         "remote (dvc exp push), even when others failed",
     )
-    parser.add_argument(
+    dvc_remote: str | None = option(
         "--dvc-remote",
         metavar="NAME",
         help="with --push: the DVC remote for the data (default: the project's default remote)",
     )
-    parser.add_argument(
+    allow_failures: bool = option(
         "--allow-failures",
         action="store_true",
         help="exit 0 even when some experiments failed (they are still reported)",
     )
-    parser.add_argument(
+    summary: str | None = option(
         "--summary",
         metavar="FILE",
         help="write a JSON summary: the plan, the shard, and each experiment's name, params, "
         "state, metrics and log tail",
     )
-    parser.add_argument(
+    unshallow: bool = option(
         "--unshallow",
         action="store_true",
         help="in a shallow clone, fetch the full history first (experiments need it)",
     )
+    quiet: bool = False
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False)
 
 
-def options_from_args(args: argparse.Namespace) -> RunOptions:
-    return RunOptions(
-        repo=Path(args.repo),
-        sets=tuple(args.sets),
-        grid=args.grid,
-        random=args.random,
-        seed=args.seed,
-        shard=args.shard,
-        jobs=args.jobs,
-        name_prefix=args.name_prefix,
-        push=args.push,
-        dvc_remote=args.dvc_remote,
-        allow_failures=args.allow_failures,
-        summary=args.summary,
-        unshallow=args.unshallow,
-        quiet=args.quiet,
-    )
+OPTIONS = RunOptions
 
 
 def _say(options: RunOptions, message: str) -> None:

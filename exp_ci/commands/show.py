@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from exp_ci.commands.common import (
     add_picture_arguments,
-    add_table_arguments,
     picture_request_from_args,
-    table_request_from_args,
+    table_part,
     write_output,
 )
 from exp_ci.errors import EXIT_OK, UserError
+from exp_ci.options import option, part
 from exp_ci.report import PictureRequest, TableRequest, build_pictures, build_requested_table
 
 FORMATS = ("md", "plain", "json", "csv")
@@ -20,35 +19,23 @@ FORMATS = ("md", "plain", "json", "csv")
 
 @dataclass(frozen=True)
 class ShowOptions:
-    request: TableRequest
-    format: str = "plain"
-    output: str | None = None
-    quiet: bool = False
-    pictures: PictureRequest = field(default_factory=PictureRequest)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_table_arguments(parser)
-    add_picture_arguments(parser)
-    parser.add_argument(
+    request: TableRequest = table_part()
+    pictures: PictureRequest = part(
+        add_picture_arguments, picture_request_from_args, default_factory=PictureRequest
+    )
+    format: str = option(
         "--format",
         choices=FORMATS,
         default="plain",
         help="md (GitHub markdown), plain (terminal), json (for machines) or csv",
     )
-    parser.add_argument(
+    output: str | None = option(
         "-o", "--output", metavar="FILE", help="write the table to FILE, not stdout"
     )
+    quiet: bool = False
 
 
-def options_from_args(args: argparse.Namespace) -> ShowOptions:
-    return ShowOptions(
-        request=table_request_from_args(args),
-        format=args.format,
-        output=args.output,
-        quiet=args.quiet,
-        pictures=picture_request_from_args(args),
-    )
+OPTIONS = ShowOptions
 
 
 def run(options: ShowOptions) -> int:
