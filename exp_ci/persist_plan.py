@@ -32,6 +32,7 @@ from typing import Any
 
 from exp_ci.errors import UserError
 from exp_ci.model import Experiment, MetricSpec
+from exp_ci.refnames import ref_format_error
 from exp_ci.select import columns_of, flat_values, metric_value
 
 PLACEHOLDERS = ("name", "rev", "baseline", "metric", "value", "date")
@@ -51,39 +52,6 @@ class Kind(str, Enum):
 DEFAULT_TEMPLATES = {Kind.BRANCH: "exp/{name}", Kind.TAG: "exp/{name}-{rev}"}
 
 # --- Git ref names ------------------------------------------------------------------------
-
-# Characters `git check-ref-format` rejects anywhere (rule 4, 5 and 10 of its manual).
-_BAD_CHARACTERS = frozenset(" ~^:?*[\\\x7f") | frozenset(chr(c) for c in range(32))
-
-
-def ref_format_error(refname: str) -> str | None:
-    """Why Git would reject `refname` (a full ref such as refs/heads/x), or None.
-
-    The rules of `git check-ref-format` without options; tests compare this with Git.
-    """
-    if refname == "@":
-        return "it is the single character '@'"
-    bad = sorted({c for c in refname if c in _BAD_CHARACTERS})
-    if bad:
-        shown = ", ".join(repr(c) for c in bad)
-        return f"it contains {shown} (no spaces, control characters, ~ ^ : ? * [ or \\)"
-    if ".." in refname:
-        return "it contains '..'"
-    if "@{" in refname:
-        return "it contains '@{'"
-    if refname.endswith("."):
-        return "it ends with '.'"
-    components = refname.split("/")
-    if len(components) < 2:
-        return "it has a single level (a full ref has at least one '/')"
-    for component in components:
-        if not component:
-            return "it has an empty part (a leading, trailing or doubled '/')"
-        if component.startswith("."):
-            return f"its part '{component}' starts with '.'"
-        if component.endswith(".lock"):
-            return f"its part '{component}' ends with '.lock'"
-    return None
 
 
 def short_name_error(kind: Kind, name: str) -> str | None:

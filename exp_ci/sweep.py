@@ -25,8 +25,9 @@ from typing import Any
 
 from exp_ci.errors import UserError
 from exp_ci.limits import MAX_AXIS_VALUES, axis_problem, grid_problem
+from exp_ci.read.dvcfiles import DEFAULT_PARAMS_FILE
+from exp_ci.refnames import experiment_name_error
 
-DEFAULT_PARAMS_FILE = "params.yaml"
 SET_SYNTAX = (
     "Write KEY=VALUE or KEY=V1,V2,... in DVC's syntax, optionally with a file: "
     "-S train.lr=0.01,0.1 -S params.yaml:train.epochs=range(1,4)"
@@ -459,24 +460,6 @@ def shard_points(points: Sequence[Point], shard: Shard | None) -> tuple[Point, .
 
 # --- naming the experiments ---------------------------------------------------------------
 
-_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\/]")
-
-
-def invalid_name_reason(name: str) -> str | None:
-    """Why `name` cannot be a DVC experiment name (Git's ref-name rules for one component,
-    no `/`, and not starting with `-`, which DVC's command line would take as an option)."""
-    if not name:
-        return "it is empty"
-    if bad := _FORBIDDEN.search(name):
-        return f"it contains {bad.group()!r} (no spaces, control characters, ~^:?*[\\ or /)"
-    if name.startswith((".", "-")):
-        return "it starts with '.' or '-'"
-    if name.endswith((".", ".lock")):
-        return "it ends with '.' or '.lock'"
-    if ".." in name or "@{" in name or name == "@":
-        return "it contains '..' or '@{', or is '@'"
-    return None
-
 
 def default_prefix(
     run_id: str | None, run_attempt: str | None, shard: Shard | None, now: datetime
@@ -503,7 +486,7 @@ def experiment_name(prefix: str, point: Point, plan_size: int) -> str:
 
 
 def check_prefix(prefix: str) -> None:
-    reason = invalid_name_reason(f"{prefix}-1")
+    reason = experiment_name_error(f"{prefix}-1")
     if reason is not None:
         raise UserError(
             f"--name-prefix '{prefix}' would make invalid DVC experiment names: {reason}. "

@@ -233,10 +233,11 @@ def _check_names(
     same plan (same name, same baseline, the same param values): those are kept, not run
     again, so rerunning a command that was interrupted completes it. The kept ones:
     name -> commit."""
-    from exp_ci.sweep import invalid_name_reason, point_matches
+    from exp_ci.refnames import experiment_name_error
+    from exp_ci.sweep import point_matches
 
     for task in tasks:
-        reason = invalid_name_reason(task.name)
+        reason = experiment_name_error(task.name)
         if reason:
             raise UserError(f"'{task.name}' is not a valid experiment name: {reason}.")
     existing = {
