@@ -26,6 +26,7 @@ from exp_ci.commands.common import (
     picture_request_from_args,
     positive_int,
     table_part,
+    write_file,
 )
 from exp_ci.errors import EXIT_CHECK_FAILED, EXIT_OK, UserError
 from exp_ci.options import option, part
@@ -503,11 +504,5 @@ def _save_body(options: CommentOptions, section: Section, report: _Reporter) -> 
     if options.dry_run:
         report.say(f"dry run: would save the body to {options.save_body}")
         return
-    try:
-        Path(options.save_body).write_text(report.clean(text), encoding="utf-8")
-    except OSError as error:
-        raise UserError(
-            f"cannot write --save-body {options.save_body}: {error.strerror}. "
-            "Choose a writable path."
-        ) from None
+    write_file(options.save_body, report.clean(text), "--save-body")
     report.say(f"saved the body to {options.save_body}")

@@ -252,14 +252,20 @@ def write_output(
 
         sys.stdout.write(for_actions(text, os.environ, json=_is_json(text, format)))
         return
-    try:
-        Path(output).write_text(text, encoding="utf-8")
-    except OSError as error:
-        raise UserError(
-            f"cannot write {output}: {error.strerror}. Choose a writable path."
-        ) from None
+    write_file(output, text)
     if not quiet:
         print(f"wrote {output}", file=sys.stderr)
+
+
+def write_file(path: str, text: str, flag: str = "") -> None:
+    """Write a file the user named (with `flag`, the option that named it), or say why not."""
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as error:
+        named = f"{flag} {path}" if flag else path
+        raise UserError(
+            f"cannot write {named}: {error.strerror}. Choose a writable path."
+        ) from None
 
 
 def _is_json(text: str, format: str | None) -> bool:

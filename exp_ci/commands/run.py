@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from exp_ci.commands.common import positive_int
+from exp_ci.commands.common import positive_int, write_file
 from exp_ci.errors import EXIT_CHECK_FAILED, EXIT_OK, UserError
 from exp_ci.options import option
 
@@ -409,7 +409,7 @@ def _finish(
     pushed = {o.task.name for o in finished if o.ref and on_origin.get(o.ref) == o.rev}
     document = summary_document(request, baseline, outcomes, metrics, options.push, pushed)
     if options.summary:
-        _write_summary(options.summary, document)
+        write_file(options.summary, json.dumps(document, indent=2) + "\n", "--summary")
     _job_summary(document, options.environ)
     _say(
         options,
@@ -547,13 +547,6 @@ def summary_document(
         },
         "experiments": experiments,
     }
-
-
-def _write_summary(path: str, document: Mapping[str, Any]) -> None:
-    try:
-        Path(path).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    except OSError as error:
-        raise UserError(f"cannot write --summary {path}: {error.strerror}.") from None
 
 
 def _job_summary(document: Mapping[str, Any], environ: Mapping[str, str]) -> None:
