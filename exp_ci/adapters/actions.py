@@ -54,7 +54,7 @@ class ActionsContext:
             event_name=event_name,
             event=event,
             repository=environ.get("GITHUB_REPOSITORY") or None,
-            api_url=(environ.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/"),
+            api_url=api_url_from(environ),
             server_url=(environ.get("GITHUB_SERVER_URL") or DEFAULT_SERVER_URL).rstrip("/"),
             sha=environ.get("GITHUB_SHA") or None,
             ref=environ.get("GITHUB_REF") or None,
@@ -76,6 +76,11 @@ class ActionsContext:
 
 def in_actions(environ: Mapping[str, str]) -> bool:
     return environ.get("GITHUB_ACTIONS") == "true"
+
+
+def api_url_from(environ: Mapping[str, str]) -> str:
+    """GitHub's REST API of this run (`GITHUB_API_URL`: GitHub Enterprise has its own)."""
+    return (environ.get("GITHUB_API_URL") or "").strip().rstrip("/") or DEFAULT_API_URL
 
 
 def token_from(environ: Mapping[str, str]) -> str | None:

@@ -562,7 +562,7 @@ def connect(environ: Mapping[str, str], pacing: Pacing | None = None) -> GitHub:
     Missing settings are a UserError that says which variable to set, raised before
     anything is written anywhere.
     """
-    from exp_ci.adapters.actions import DEFAULT_API_URL, token_from
+    from exp_ci.adapters.actions import api_url_from, token_from
 
     token = token_from(environ)
     repository = (environ.get("GITHUB_REPOSITORY") or "").strip()
@@ -574,8 +574,8 @@ def connect(environ: Mapping[str, str], pacing: Pacing | None = None) -> GitHub:
             "`env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}` (GitHub sets GITHUB_REPOSITORY); "
             "elsewhere export GITHUB_REPOSITORY=owner/name and a token."
         )
-    api_url = (environ.get("GITHUB_API_URL") or DEFAULT_API_URL).strip()
-    return GitHub(token or "", repository, api_url, pacing)  # checks them: check_settings
+    # GitHub() checks the settings (check_settings) before any request.
+    return GitHub(token or "", repository, api_url_from(environ), pacing)
 
 
 def open_or_update_pull(
