@@ -244,7 +244,7 @@ def test_push_without_a_dvc_remote_is_refused_before_anything_is_written(kept, e
     result = persist(kept, env, "lr-high", "--push", "origin")
     assert result.returncode == 2
     assert "no default DVC remote" in result.stderr
-    assert "dvc remote default NAME" in result.stderr
+    assert "dvc remote default storage" in result.stderr  # the remote it has, named
     result = persist(kept, env, "lr-high", "--push", "origin", "--dvc-remote", "backup")
     assert result.returncode == 2
     assert "no DVC remote named 'backup'" in result.stderr

@@ -199,38 +199,10 @@ def run_dvc(
     return result.stdout
 
 
-def default_remote(root: Path) -> str | None:
-    """The project's default DVC remote (`dvc remote default`), or None when none is set."""
-    try:
-        return run_dvc(root, "remote", "default").strip() or None
-    except DvcCommandError as error:
-        if "No default remote" in error.stdout + error.stderr:
-            return None
-        raise
-
-
-def has_remote(root: Path, name: str) -> bool:
-    """Whether DVC knows a remote of that name (it prints the URL, or nothing)."""
-    return bool(run_dvc(root, "config", f"remote.{name}.url").strip())
-
-
-def choose_remote(root: Path, name: str | None) -> str:
-    """The DVC remote to push data to: `name` if given (and known), else the default."""
-    if name is not None:
-        if not has_remote(root, name):
-            raise UserError(
-                f"there is no DVC remote named '{name}' in {root} (`dvc remote list` shows "
-                f"the known ones). Add it with `dvc remote add {name} URL`, or name another."
-            )
-        return name
-    default = default_remote(root)
-    if default is None:
-        raise UserError(
-            f"no default DVC remote is configured in {root}, so the experiment's data has "
-            "nowhere to go. Set one with `dvc remote default NAME` (`dvc remote list` shows "
-            "them; `dvc remote add -d NAME URL` adds one), or pass --dvc-remote NAME."
-        )
-    return default
+def choose_remote(root: Path, name: str | None, flag: str = "--dvc-remote") -> str:
+    """The DVC remote to push data to: `name` if given (and known), else the default.
+    `flag` is the option that names another one, for the message when there is none."""
+    return remote_location(root, name, flag=flag).name
 
 
 def exp_push_refs(root: Path, git_remote: str, exp_refs: Sequence[str]) -> str:
@@ -304,21 +276,25 @@ def find_remote(project_root: Path, name: str | None = None) -> RemoteLocation |
     return None
 
 
-def _no_remote_error(project_root: Path, name: str | None, names: Sequence[str]) -> UserError:
+def _no_remote_error(
+    project_root: Path, name: str | None, names: Sequence[str], flag: str
+) -> UserError:
     if name is not None:
         known = ", ".join(names) or "none"
         return UserError(
             f"there is no DVC remote named '{name}' in {project_root} (known: {known}). "
-            f"Add it with `dvc remote add {name} URL`, or pass another --remote NAME."
+            f"Add it with `dvc remote add {name} URL`, or pass another {flag} NAME."
         )
     hint = f"`dvc remote default {names[0]}`" if names else "`dvc remote add -d NAME URL`"
     return UserError(
-        f"no default DVC remote is configured in {project_root}, so there is nothing to "
-        f"check the data against. Set one with {hint}, or pass --remote NAME."
+        f"no default DVC remote is configured in {project_root}, so the data has no "
+        f"remote to go to or be checked in. Set one with {hint}, or pass {flag} NAME."
     )
 
 
-def remote_location(project_root: Path, name: str | None = None) -> RemoteLocation:
+def remote_location(
+    project_root: Path, name: str | None = None, *, flag: str = "--remote"
+) -> RemoteLocation:
     """`find_remote`, falling back on DVC's whole configuration (global and system too)."""
     found = find_remote(project_root, name)
     if found is not None:
@@ -332,7 +308,7 @@ def remote_location(project_root: Path, name: str | None = None) -> RemoteLocati
     remotes = config.get("remote", {})
     chosen = name or config.get("core", {}).get("remote")
     if not chosen or chosen not in remotes or "url" not in remotes[chosen]:
-        raise _no_remote_error(project_root, name, list(remotes))
+        raise _no_remote_error(project_root, name, list(remotes), flag)
     return RemoteLocation(chosen, str(remotes[chosen]["url"]))
 
 
