@@ -1,4 +1,4 @@
-"""What `exp-ci persist` decides before writing: ref names, the plan, the messages (pure)."""
+"""What `exp-ci persist` decides before writing: ref names, templates, the plan (pure)."""
 
 from __future__ import annotations
 
@@ -7,58 +7,23 @@ from datetime import datetime, timezone
 import pytest
 
 from exp_ci.errors import UserError
-from exp_ci.model import Direction, Experiment, FileValues, MetricSpec
 from exp_ci.persist_plan import (
     Action,
     Kind,
     RefState,
-    commit_message,
     data_line,
     exp_ref_line,
     local_line,
     make_target,
     plan_refs,
-    pull_request_body,
     remote_line,
     render_template,
-    tag_message,
     template_namespace,
     template_values,
 )
-
-BASE = "b" * 40
-REV = "e" * 40
-OTHER = "0123456789" * 4
-AUC = MetricSpec("metrics.json", "auc", Direction.MAX)
-T0 = datetime(2026, 3, 4, 23, 30, tzinfo=timezone.utc)
+from tests.helpers.kept import AUC, BASE, OTHER, REV, experiment
 
 
-def experiment(
-    name="lr-high", rev=REV, auc=0.85, lr=0.3, base=BASE, created=T0, loss=0.7
-) -> Experiment:
-    metrics = {"auc": auc, "loss": {"val": loss}} if auc is not None else {"loss": {"val": loss}}
-    return Experiment(
-        rev=rev,
-        baseline_rev=base,
-        name=name,
-        created=created,
-        params={"params.yaml": FileValues("params.yaml", {"train": {"lr": lr}, "seed": 7})},
-        metrics={"metrics.json": FileValues("metrics.json", metrics)},
-        ref=f"refs/exps/{base[:2]}/{base[2:]}/{name}",
-    )
-
-
-BASELINE = Experiment(
-    BASE,
-    BASE,
-    "main",
-    T0,
-    {"params.yaml": FileValues("params.yaml", {"train": {"lr": 0.1}, "seed": 7})},
-    {"metrics.json": FileValues("metrics.json", {"auc": 0.65, "loss": {"val": 0.9}})},
-)
-
-
-# Branch names and whether Git takes them; each is checked against `git check-ref-format`.
 def test_every_placeholder_has_a_value():
     values = template_values(experiment(), AUC, precision=5)
     text = render_template("{name} {rev} {baseline} {metric} {value} {date}", values, option="-")
@@ -285,58 +250,3 @@ def test_data_line_says_the_data_is_checked_in_the_remote_and_what_was_pushed():
     assert exp_ref_line(experiment(), "origin", done=False) == (
         f"would push refs/exps/bb/{BASE[2:]}/lr-high to origin"
     )
-
-
-# --- messages -----------------------------------------------------------------------------
-
-
-def test_tag_message_has_the_ranking_identity_and_a_values_table():
-    message = tag_message(experiment(), BASELINE, AUC, 5)
-    subject, _, rest = message.partition("\n\n")
-    assert subject == "Experiment lr-high: auc 0.85, +0.2 against the baseline"
-    assert f"commit:     {REV}" in rest
-    assert f"baseline:   {BASE} (main)" in rest
-    rows = {
-        line.split()[1]: line.split()[2:]
-        for line in rest.splitlines()
-        if line.startswith(("metric ", "param "))
-    }
-    assert rows["auc"] == ["0.85", "0.65", "*"]
-    assert rows["loss.val"] == ["0.7", "0.9", "*"]
-    assert rows["train.lr"] == ["0.3", "0.1", "*"]
-    assert rows["seed"] == ["7", "7"]
-
-
-def test_tag_message_without_a_metric_still_lists_the_values():
-    message = tag_message(experiment(), BASELINE, None, 5)
-    assert message.startswith("Experiment lr-high\n\n")
-    assert "auc" in message and "train.lr" in message
-
-
-def test_commit_message_names_the_experiment_and_its_metrics():
-    message = commit_message(experiment(), BASELINE, 5)
-    assert message.splitlines()[0] == "Apply experiment lr-high (auc=0.85, loss.val=0.7)"
-    assert f"ref:        refs/exps/bb/{BASE[2:]}/lr-high" in message
-
-
-def test_a_custom_subject_keeps_the_experiment_details():
-    message = commit_message(experiment(), BASELINE, 5, subject="Use the higher rate")
-    assert message.splitlines()[0] == "Use the higher rate"
-    assert "experiment: lr-high" in message and "auc" in message
-
-
-def test_pull_request_body_escapes_names_and_compares_with_the_baseline():
-    sneaky = experiment(name="x|<b>@team")
-    body = pull_request_body(sneaky, BASELINE, "exp/x", "origin", AUC, 5)
-    assert body.startswith("<!-- exp-ci:persist -->\n")
-    assert "<b>" not in body and " @team" not in body and "&gt;@team" not in body
-    assert "x\\|&lt;b&gt;`@team`" in body  # GitHub pings nobody from a code span
-    assert "| auc " in body or "| auc|" in body.replace(" ", "")
-    assert "+0.2" in body
-    assert "~~~sh\ngit fetch origin exp/x\ngit checkout exp/x\ndvc pull\n~~~" in body
-
-
-def test_pull_request_body_follows_the_include_globs():
-    body = pull_request_body(experiment(), BASELINE, "exp/x", "origin", AUC, 5, params=("train.*",))
-    header = next(line for line in body.splitlines() if line.startswith("| Experiment"))
-    assert "train.lr" in header and "seed" not in header

@@ -10,6 +10,7 @@ import pytest
 from exp_ci.persist_plan import Kind, short_name_error
 from exp_ci.refnames import experiment_name_error, ref_format_error
 
+# Branch names and whether Git takes them; each is checked against `git check-ref-format`.
 REF_NAME_CASES = [
     "exp/lr-high",
     "lr-high",

@@ -51,8 +51,8 @@ def _say(options: ApplyOptions, line: str) -> None:
 def run(options: ApplyOptions) -> int:
     from exp_ci.adapters import dvc
     from exp_ci.adapters.git import changed_paths, commit_paths, committer_identity, staged_changes
-    from exp_ci.persist_plan import commit_message
     from exp_ci.read.experiments import open_project
+    from exp_ci.render.messages import commit_message
     from exp_ci.report import Selection, read_project
     from exp_ci.resolve import find_experiment
 

@@ -162,7 +162,8 @@ def _choose(options: PersistOptions, project: Project, metric: MetricSpec | None
 
 
 def run(options: PersistOptions) -> int:
-    from exp_ci.persist_plan import Kind, make_target, tag_message
+    from exp_ci.persist_plan import Kind, make_target
+    from exp_ci.render.messages import tag_message
     from exp_ci.report import all_rows, metric_from, read_project
 
     _check_flags(options)
@@ -356,7 +357,8 @@ class PullPlan:
 
 def _plan_pulls(options, git, steps, metric, precision, project) -> list[PullPlan]:
     from exp_ci.adapters.git import branches_at
-    from exp_ci.persist_plan import pull_request_body, render_template, template_values
+    from exp_ci.persist_plan import render_template, template_values
+    from exp_ci.render.messages import pull_request_body
 
     commits = {b.commit.rev: b.commit for b in project.baselines}
     pulls = []
