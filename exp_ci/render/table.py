@@ -12,7 +12,6 @@ from typing import Any
 
 from exp_ci.compare import Change, Comparison, Subject, choose_subject, metric_deltas
 from exp_ci.compare import subject_delta as compare_subject_delta
-from exp_ci.errors import UserError
 from exp_ci.limits import MAX_COLUMNS
 from exp_ci.model import Baseline, Direction, Experiment, MetricSpec
 from exp_ci.numbers import finite_number
@@ -105,7 +104,7 @@ def build_table(
 ) -> Table:
     """The table of `comparison` (or of plain baselines: Δ against each baseline)."""
     if options.top is not None and options.top < 1:
-        raise UserError(f"--top must be 1 or more (got {options.top}); leave it out to show all.")
+        raise ValueError(f"top must be 1 or more, got {options.top}")  # --top is positive_int
     if comparison is None:
         head = baselines[0].commit if baselines else None
         comparison = Comparison(None, head, None, tuple(baselines))
