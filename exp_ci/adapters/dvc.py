@@ -1,8 +1,8 @@
-"""All DVC access outside Git objects: the project's config and its local cache.
-
-Mutating operations (`dvc exp run`, `dvc push`, ...) will live here too, as DVC CLI calls.
-Reading the cache is plain file access: an object is at `files/md5/ab/cdef...` (DVC 3) or
-`ab/cdef...` (DVC 2) under the cache folder. The network is never touched.
+"""All DVC access outside Git objects: the project's config, its local cache, its remotes,
+and every mutating DVC operation (`dvc exp push`, `dvc push`, `dvc exp apply`, ...) as a
+DVC command (`dvc exp run` of a sweep goes through `adapters.dvc_fork`). Reading the
+cache is plain file access: an object is at `files/md5/ab/cdef...` (DVC 3) or `ab/cdef...`
+(DVC 2) under the cache folder.
 """
 
 from __future__ import annotations

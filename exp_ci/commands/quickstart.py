@@ -46,6 +46,12 @@ class QuickstartOptions:
 OPTIONS = QuickstartOptions
 
 
+def _sweep_size() -> int:
+    from exp_ci.sweep import build_plan, parse_set
+
+    return len(build_plan([parse_set(value) for value in SWEEP[1::2]]).points)
+
+
 def bundled_project() -> Path:
     """The example project: packaged as exp_ci/_quickstart, or examples/ in a checkout."""
     package = Path(__file__).resolve().parent.parent
@@ -117,7 +123,7 @@ def run(options: QuickstartOptions) -> int:
     quiet = ["-q"] if options.quiet else []
     steps = [
         (
-            "a sweep of 3 experiments",
+            f"a sweep of {_sweep_size()} experiments",
             ["run", *where, *quiet, *SWEEP, "--jobs", str(options.jobs), "--name-prefix", "lr"],
         ),
         ("the comparison table", ["show", *where, "--metric", METRIC, "--only-changed"]),
