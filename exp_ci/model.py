@@ -8,6 +8,8 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+SHORT_SHA = 7  # how many hex digits of a commit name it where people read it
+
 
 class Direction(str, Enum):
     MAX = "max"
@@ -45,7 +47,7 @@ class Experiment:
     @property
     def label(self) -> str:
         """The name people know it by: DVC's name, the branch, else the short SHA."""
-        return self.name or self.rev[:7]
+        return self.name or self.rev[:SHORT_SHA]
 
     def file_errors(self) -> dict[str, str]:
         errors = {p: v.error for p, v in {**self.params, **self.metrics}.items() if v.error}

@@ -31,12 +31,11 @@ from enum import Enum
 from typing import Any
 
 from exp_ci.errors import UserError
-from exp_ci.model import Experiment, MetricSpec
+from exp_ci.model import SHORT_SHA, Experiment, MetricSpec
 from exp_ci.refnames import ref_format_error
 from exp_ci.select import metric_value
 
 PLACEHOLDERS = ("name", "rev", "baseline", "metric", "value", "date")
-SHORT_SHA = 7
 MAX_FORMAT_NUMBER = 100  # widths and precisions in a template's format specs
 
 

@@ -7,8 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from exp_ci.model import Experiment, MetricSpec
-from exp_ci.persist_plan import SHORT_SHA
+from exp_ci.model import SHORT_SHA, Experiment, MetricSpec
 from exp_ci.select import columns_of, flat_values, metric_value
 
 
