@@ -364,18 +364,15 @@ def _summarize(table: Path, environ: Mapping[str, str]) -> None:
     """Without a comment (which writes the summary itself), the table goes to the summary."""
     from exp_ci.adapters import actions
 
-    room = actions.summary_room(environ)
-    if room is None:
+    if actions.summary_room(environ) is None:
         return
     text = "\n### Experiments\n\n" + table.read_text(encoding="utf-8")
-    if len(text.encode("utf-8")) > room:
+    if actions.add_to_summary(environ, text) is False:
         actions.warning(
             f"the table is too large for the job summary; it is in {table} (output table-file).",
             environ,
             title="exp-ci",
         )
-        return
-    actions.append_summary(text, environ)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -449,6 +449,16 @@ def test_append_summary_counts_what_the_file_already_holds(tmp_path):
     assert actions.summary_room({}) is None
 
 
+def test_add_to_summary_adds_the_first_text_that_fits_or_says_none_did(tmp_path):
+    path = tmp_path / "summary.md"
+    path.write_bytes(b"x" * (actions.SUMMARY_LIMIT_BYTES - 10))
+    environ = {"GITHUB_STEP_SUMMARY": str(path)}
+    assert actions.add_to_summary(environ, "a long table", "short") is True
+    assert path.read_bytes().endswith(b"xshort")
+    assert actions.add_to_summary(environ, "too long") is False
+    assert actions.add_to_summary({}, "anything") is None
+
+
 def test_a_broken_event_payload_is_a_user_error(tmp_path):
     path = tmp_path / "event.json"
     path.write_text("{nope")

@@ -231,6 +231,19 @@ def append_summary(text: str, environ: Mapping[str, str]) -> bool:
     return True
 
 
+def add_to_summary(environ: Mapping[str, str], *texts: str) -> bool | None:
+    """Append the first of `texts` (longest first, say) that fits in the job summary.
+    True when one was added, False when none fits, None when there is no summary."""
+    room = summary_room(environ)
+    if room is None:
+        return None
+    for text in texts:
+        if len(text.encode("utf-8")) <= room:
+            append_summary(text, environ)
+            return True
+    return False
+
+
 # --- log groups (exp-ci run: one collapsible group per experiment) --------------------------
 
 

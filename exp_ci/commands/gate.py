@@ -88,10 +88,9 @@ def run(options: GateOptions) -> int:
     summary = f"{subject.row.label} against {base.row.label}: {verdict.summary}"
     actions.write_output("gate", "pass" if verdict.passed else "fail", options.environ)
     actions.write_output("delta", repr(verdict.current - verdict.base), options.environ)
-    if options.summary and actions.summary_room(options.environ):
+    if options.summary:
         text = render_judgement_markdown(judgement, allowance, DEFAULT_PRECISION)
-        if len(text.encode("utf-8")) + 1 <= (actions.summary_room(options.environ) or 0):
-            actions.append_summary("\n" + text, options.environ)
+        actions.add_to_summary(options.environ, "\n" + text)
     judged = f" (judged: {subject.why}; base: {base.how})"
     if actions.in_actions(options.environ):
         report = actions.notice if verdict.passed else actions.error

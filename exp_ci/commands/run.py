@@ -554,8 +554,7 @@ def _job_summary(document: Mapping[str, Any], environ: Mapping[str, str]) -> Non
     from exp_ci.adapters import actions
     from exp_ci.render.markdown import escape
 
-    room = actions.summary_room(environ)
-    if room is None:
+    if actions.summary_room(environ) is None:
         return
     counts = document["counts"]
     shard = document["shard"]
@@ -572,8 +571,4 @@ def _job_summary(document: Mapping[str, Any], environ: Mapping[str, str]) -> Non
         if state == "failed":
             state = f"failed (exit {entry['exit_code']})"
         lines.append(f"| {escape(entry['name'])} | {escape(params) or '-'} | {state} |")
-    text = "\n".join(lines) + "\n\n"
-    if len(text.encode("utf-8")) > room:
-        text = f"### {title}: {counts['success']} finished, {counts['failed']} failed\n\n"
-    if len(text.encode("utf-8")) <= room:
-        actions.append_summary(text, environ)
+    actions.add_to_summary(environ, "\n".join(lines) + "\n\n", lines[0] + "\n\n")
