@@ -26,6 +26,7 @@ from typing import Any
 from exp_ci.errors import UserError
 from exp_ci.limits import MAX_AXIS_VALUES, axis_problem, grid_problem
 from exp_ci.read.dvcfiles import DEFAULT_PARAMS_FILE
+from exp_ci.read.formats import lookup
 from exp_ci.refnames import experiment_name_error
 
 SET_SYNTAX = (
@@ -346,7 +347,7 @@ def point_matches(point: Point, axes: Sequence[Axis], documents: Mapping[str, An
         document = documents.get(axis.file) if axis else None
         if axis is None or not isinstance(document, (Mapping, list)):
             return False
-        found, node = _lookup(document, axis.param)
+        found, node = lookup(document, axis.param)
         if not found:
             return False
         try:
@@ -358,21 +359,8 @@ def point_matches(point: Point, axes: Sequence[Axis], documents: Mapping[str, An
     return True
 
 
-def _lookup(document: Any, dotted: str) -> tuple[bool, Any]:
-    """(found, value) of a dotted key, list indexes included, as DVC's `-S` names them."""
-    node = document
-    for part in dotted.split("."):
-        if isinstance(node, Mapping) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return False, None
-    return True, node
-
-
 def _has_key(document: Any, dotted: str) -> bool:
-    return _lookup(document, dotted)[0]
+    return lookup(document, dotted)[0]
 
 
 def _keys(document: Any, prefix: str = "") -> Iterable[str]:

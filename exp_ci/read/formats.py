@@ -77,20 +77,29 @@ def read_params(path: str, content: bytes, keys: Sequence[str]) -> Any:
     return select_keys(data, keys)
 
 
+def lookup(document: Any, dotted: str) -> tuple[bool, Any]:
+    """(found, value) at a dotted key, list indexes included, as DVC names params (`-S`,
+    a stage's `params:` keys, `${}` in templates); "" is the whole document.
+
+    Not `dpath` (which DVC uses): its paths are globs, and a key from a pull request that
+    holds `*` or `[` would match other keys."""
+    node = document
+    for part in dotted.split(".") if dotted else ():
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return False, None
+    return True, node
+
+
 def select_keys(data: Any, keys: Sequence[str]) -> dict[str, Any]:
     selected: dict[str, Any] = {}
     for key in dict.fromkeys(keys):
-        parts = key.split(".")
-        node = data
-        for part in parts:
-            if isinstance(node, Mapping) and part in node:
-                node = node[part]
-            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-                node = node[int(part)]
-            else:
-                break
-        else:
-            _set_nested(selected, parts, node)
+        found, node = lookup(data, key)
+        if found:
+            _set_nested(selected, key.split("."), node)
     return selected
 
 

@@ -336,14 +336,11 @@ class Resolver:
         """The value at a dotted path of a vars file (`documents`: those read so far)."""
         if source not in documents:
             documents[source] = self._document(files, source)
-        node = documents[source]
-        for part in dotted.split(".") if dotted else ():
-            if isinstance(node, Mapping) and part in node:
-                node = node[part]
-            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-                node = node[int(part)]
-            else:
-                raise _Missing(source, dotted)
+        from exp_ci.read.formats import lookup
+
+        found, node = lookup(documents[source], dotted)
+        if not found:
+            raise _Missing(source, dotted)
         return node
 
     def _document(self, files: Files, source: str) -> Any:
