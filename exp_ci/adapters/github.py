@@ -212,8 +212,11 @@ def _comment_from_object(comment: Any) -> Comment:
 
 def _links(headers: dict[str, Any]) -> dict[str, str]:
     """`Link: <url>; rel="next", <url>; rel="last"` -> {"next": url, "last": url}."""
+    from requests.utils import parse_header_links  # PyGithub's own HTTP library
+
     value = next((v for k, v in headers.items() if k.lower() == "link"), "") or ""
-    return {rel: url for url, rel in re.findall(r'<([^>]+)>\s*;\s*rel="([^"]+)"', str(value))}
+    links = parse_header_links(str(value))
+    return {link["rel"]: link["url"] for link in links if "rel" in link and "url" in link}
 
 
 def _page_number(url: str) -> int | None:
