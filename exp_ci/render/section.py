@@ -280,7 +280,6 @@ def table_section(
 
 # --- free markdown (--body-file) ---------------------------------------------------------
 
-_FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 
 
 @dataclass(frozen=True)
@@ -291,40 +290,28 @@ class _Block:
 
 
 def _blocks(text: str) -> list[_Block]:
+    """`text`'s top-level blocks as GitHub reads them (markdown-it-py with GFM tables), and
+    the lines between them, so a cut falls between blocks or inside one it can close."""
     lines = text.split("\n")
     blocks: list[_Block] = []
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        fence = _FENCE_OPEN.match(line)
-        if fence:
-            mark = fence.group(1)
-            close = re.compile(rf"^ {{0,3}}{re.escape(mark[0])}{{{len(mark)},}}\s*$")
-            j = i + 1
-            while j < len(lines) and not close.match(lines[j]):
-                j += 1
-            blocks.append(_Block("fence", tuple(lines[i : j + 1]), mark))
-            i = j + 1
-        elif line.lstrip().startswith("|"):
-            j = i
-            while j < len(lines) and lines[j].lstrip().startswith("|"):
-                j += 1
-            blocks.append(_Block("table", tuple(lines[i:j])))
-            i = j
-        elif not line.strip():
-            blocks.append(_Block("blank", (line,)))
-            i += 1
+    at = 0
+
+    def between(end: int) -> None:
+        for line in lines[at:end]:  # blank lines, and link definitions (no token of their own)
+            blocks.append(_Block("blank" if not line.strip() else "text", (line,)))
+
+    for token in _gfm().parse(text):
+        if token.level != 0 or token.nesting == -1 or token.map is None:
+            continue
+        start, end = token.map
+        between(start)
+        if token.type == "fence":
+            blocks.append(_Block("fence", tuple(lines[start:end]), token.markup))
         else:
-            j = i
-            while (
-                j < len(lines)
-                and lines[j].strip()
-                and not _FENCE_OPEN.match(lines[j])
-                and not lines[j].lstrip().startswith("|")
-            ):
-                j += 1
-            blocks.append(_Block("text", tuple(lines[i:j])))
-            i = j
+            kind = "table" if token.type == "table_open" else "text"
+            blocks.append(_Block(kind, tuple(lines[start:end])))
+        at = end
+    between(len(lines))
     return blocks
 
 
@@ -409,6 +396,14 @@ def _commonmark() -> MarkdownIt:
     from markdown_it import MarkdownIt
 
     return MarkdownIt("commonmark")
+
+
+@functools.cache
+def _gfm() -> MarkdownIt:
+    """CommonMark with GFM's tables: the blocks GitHub sees, for cutting at their edges."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark").enable("table")
 
 
 def _block_left_open(text: str) -> str | None:
