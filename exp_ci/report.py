@@ -75,7 +75,10 @@ def read_project(
         git.close()
     if not selection.all_baselines:
         for baseline in baselines:
-            if baseline.commit.error:
+            # A chosen commit that does not read is a user error when nothing else is there
+            # to show; with experiments (a merge commit with a conflicted dvc.lock, which its
+            # experiments fixed) it is a row marked `!`, as DVC shows it.
+            if baseline.commit.error and not baseline.experiments:
                 raise UserError(
                     f"cannot read the DVC project at {baseline.commit.label}: "
                     f"{baseline.commit.error}. Fix the file and commit it."
