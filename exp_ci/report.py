@@ -39,7 +39,8 @@ class Selection:
 class Project:
     settings: Settings
     baselines: list[Baseline]
-    root: Path
+    root: Path  # the Git repository's
+    dvc_root: Path  # the DVC project's: the Git root, or a `dvc init --subdir` folder in it
     comparison: Comparison | None = None
     explicit_subject: Experiment | None = None  # `--judge`/`gate --rev`, resolved
 
@@ -90,7 +91,7 @@ def read_project(
             "`dvc exp run` (or `exp-ci run`), fetch them with "
             "`git fetch origin 'refs/exps/*:refs/exps/*'`, or use -A to look at every baseline."
         )
-    return Project(settings, baselines, git.root, comparison, subject)
+    return Project(settings, baselines, git.root, git.dvc_root, comparison, subject)
 
 
 def metric_from(
