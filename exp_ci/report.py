@@ -39,7 +39,8 @@ class Selection:
 class Project:
     settings: Settings
     baselines: list[Baseline]
-    root: Path
+    root: Path  # the Git repository's
+    dvc_root: Path  # the DVC project's: the Git root, or a `dvc init --subdir` folder in it
     comparison: Comparison | None = None
     explicit_subject: Experiment | None = None  # `--judge`/`gate --rev`, resolved
 
@@ -75,7 +76,10 @@ def read_project(
         git.close()
     if not selection.all_baselines:
         for baseline in baselines:
-            if baseline.commit.error:
+            # A chosen commit that does not read is a user error when nothing else is there
+            # to show; with experiments (a merge commit with a conflicted dvc.lock, which its
+            # experiments fixed) it is a row marked `!`, as DVC shows it.
+            if baseline.commit.error and not baseline.experiments:
                 raise UserError(
                     f"cannot read the DVC project at {baseline.commit.label}: "
                     f"{baseline.commit.error}. Fix the file and commit it."
@@ -87,7 +91,7 @@ def read_project(
             "`dvc exp run` (or `exp-ci run`), fetch them with "
             "`git fetch origin 'refs/exps/*:refs/exps/*'`, or use -A to look at every baseline."
         )
-    return Project(settings, baselines, git.root, comparison, subject)
+    return Project(settings, baselines, git.root, git.dvc_root, comparison, subject)
 
 
 def metric_from(

@@ -98,7 +98,7 @@ def run_tasks(
     reporter: Reporter,
 ) -> list[Outcome]:
     """Run every task, `jobs` at a time; the outcomes in task order."""
-    base = git.root / SCRATCH_FOLDER
+    base = git.dvc_root / SCRATCH_FOLDER
     log_dir = base / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     pending: queue.SimpleQueue[Task] = queue.SimpleQueue()
@@ -204,7 +204,7 @@ class _Sweep:
         from exp_ci.adapters.git import scratch_clone
 
         clone = scratch_clone(self.git, path, self.baseline)
-        share_project_config(self.git.root, path)
+        share_project_config(self.git.dvc_root, path / self.git.dvc_prefix)
         return clone
 
     def _run(
@@ -214,7 +214,8 @@ class _Sweep:
         from exp_ci.adapters.git import ref_commit, reset_scratch
 
         started = time.monotonic()
-        result = exp_run(path, task.name, task.point.overrides, dvc)
+        # DVC runs in the clone's copy of the project's folder (a `dvc init --subdir` one)
+        result = exp_run(path / self.git.dvc_prefix, task.name, task.point.overrides, dvc)
         log, exit_code = result.output, result.exit_code
         ref = experiment_ref(self.baseline, task.name)
         rev = None

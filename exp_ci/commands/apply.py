@@ -63,7 +63,7 @@ def run(options: ApplyOptions) -> int:
     baseline = next(b.commit for b in project.baselines if b.commit.rev == experiment.baseline_rev)
     precision = project.settings.precision or DEFAULT_PRECISION
 
-    git = open_project(project.root)
+    git = open_project(project.dvc_root)
     try:
         if options.commit:
             staged = staged_changes(git)
@@ -82,7 +82,7 @@ def run(options: ApplyOptions) -> int:
                 "were, which also undoes changes made since its baseline.",
                 file=sys.stderr,
             )
-        dvc.exp_apply(project.root, experiment.ref or experiment.rev)
+        dvc.exp_apply(project.dvc_root, experiment.ref or experiment.rev)
         _say(options, f"applied experiment {experiment.label} ({experiment.rev[:7]})")
         if not options.commit:
             return EXIT_OK

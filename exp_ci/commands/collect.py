@@ -84,7 +84,7 @@ def run(options: CollectOptions) -> int:
     git = open_project(options.repo)
     try:
         baseline = None if options.all_baselines else git.resolve_commit("HEAD")
-        dvc_remote = choose_remote(git.root, options.dvc_remote) if options.with_data else None
+        dvc_remote = choose_remote(git.dvc_root, options.dvc_remote) if options.with_data else None
         remote_refs = {
             ref: sha
             for ref, sha in remote_experiment_refs(git, options.remote).items()
@@ -99,13 +99,13 @@ def run(options: CollectOptions) -> int:
             fetch_refs(git, options.remote, conflicts, force=True)
         if options.with_data and remote_refs and (options.force or not conflicts):
             exp_pull(
-                git.root,
+                git.dvc_root,
                 options.remote,
                 all_baselines=options.all_baselines,
                 dvc_remote=dvc_remote or "",
                 force=options.force,
             )
-            _check_pulled(git.root, remote_refs, dvc_remote or "")
+            _check_pulled(git.dvc_root, remote_refs, dvc_remote or "")
     finally:
         git.close()
 

@@ -196,7 +196,7 @@ def run(options: PersistOptions) -> int:
     ]
     from exp_ci.read.experiments import open_project
 
-    git = open_project(project.root)
+    git = open_project(project.dvc_root)
     try:
         return _persist(options, project, git, targets, metric, precision)
     finally:
@@ -211,7 +211,9 @@ def _persist(options, project, git: GitRepository, targets, metric, precision) -
     local = {ref: RefState(*s) for ref, s in ref_states(git, "refs/heads/", "refs/tags/").items()}
     remote = dvc_remote = None
     if options.push:
-        dvc_remote = dvc.choose_remote(project.root, options.dvc_remote or project.settings.remote)
+        dvc_remote = dvc.choose_remote(
+            project.dvc_root, options.dvc_remote or project.settings.remote
+        )
         found = remote_ref_states(git, options.push, [t.ref for t in targets])
         remote = {ref: RefState(*s) for ref, s in found.items()}
     steps = plan_refs(targets, local, remote, force=options.force, remote_name=options.push or "")
@@ -295,7 +297,7 @@ def _push(options, project, git: GitRepository, steps: Sequence[RefStep], dvc_re
     # run (or another tool) may have pushed the ref without its data.
     experiments = list({s.target.experiment.rev: s.target.experiment for s in steps}.values())
     for experiment in experiments:
-        checks = ensure_data(project.root, [experiment.rev], dvc_remote)
+        checks = ensure_data(project.dvc_root, [experiment.rev], dvc_remote)
         if not all(check.complete for check in checks):
             raise UserError(
                 missing_message(
@@ -310,7 +312,7 @@ def _push(options, project, git: GitRepository, steps: Sequence[RefStep], dvc_re
     exp_refs = [e.ref for e in _experiments_to_push(steps) if e.ref]
     if exp_refs:
         try:
-            dvc.exp_push_refs(project.root, remote, exp_refs)
+            dvc.exp_push_refs(project.dvc_root, remote, exp_refs)
         except dvc.DvcCommandError as error:
             raise UserError(
                 f"{error.message}\nThe data is in DVC remote '{dvc_remote}'; no branch or tag "

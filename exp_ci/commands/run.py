@@ -215,7 +215,7 @@ def _params_documents(git: GitRepository, commit: str, files: Sequence[str]) -> 
     tree = git.commits([commit])[commit].tree
     documents: dict[str, Any] = {}
     for file in dict.fromkeys(files):
-        entry = git.lookup(tree, file.removeprefix("./"))
+        entry = git.lookup(tree, git.dvc_prefix + file.removeprefix("./"))
         if entry is None or entry.is_tree:
             documents[file] = None
             continue
@@ -280,7 +280,7 @@ def _check_push(git: GitRepository, options: RunOptions) -> str | None:
             f"--push {options.push}: there is no Git remote of that name in {git.root} "
             f"(known: {known}). Add it with `git remote add {options.push} URL`."
         )
-    return choose_remote(git.root, options.dvc_remote)
+    return choose_remote(git.dvc_root, options.dvc_remote)
 
 
 def _warn_dirty(git: GitRepository, baseline: str, options: RunOptions) -> None:
@@ -342,7 +342,7 @@ def _recover(git: GitRepository, options: RunOptions) -> list[str]:
     """Experiments an earlier, killed run finished in its scratch clones, into the project."""
     from exp_ci.runner import SCRATCH_FOLDER, recover_scratch
 
-    recovered = recover_scratch(git, git.root / SCRATCH_FOLDER)
+    recovered = recover_scratch(git, git.dvc_root / SCRATCH_FOLDER)
     if recovered:
         names = ", ".join(ref.rsplit("/", 1)[-1] for ref in recovered)
         _say(options, f"kept {len(recovered)} experiment(s) an interrupted run finished: {names}")
@@ -440,7 +440,10 @@ def _push(
     remote = options.push or ""
     _say(options, f"pushing the data of {len(finished)} experiment(s) to DVC remote '{dvc_remote}'")
     checks = ensure_data(
-        git.root, [o.rev for o in finished if o.rev], dvc_remote, say=lambda s: _say(options, s)
+        git.dvc_root,
+        [o.rev for o in finished if o.rev],
+        dvc_remote,
+        say=lambda s: _say(options, s),
     )
     if not all(check.complete for check in checks):
         raise UserError(
@@ -453,7 +456,7 @@ def _push(
         )
     _say(options, f"data checked in DVC remote '{dvc_remote}'; pushing the experiment refs")
     try:
-        exp_push_refs(git.root, remote, [o.ref for o in finished if o.ref])
+        exp_push_refs(git.dvc_root, remote, [o.ref for o in finished if o.ref])
     except DvcCommandError as error:
         raise UserError(
             f"{error.message}\nThe data is in DVC remote '{dvc_remote}'; the summary lists "

@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING
 from exp_ci.errors import UserError
 
 if TYPE_CHECKING:
+    from exp_ci.adapters.gitcli import GitReader
     from exp_ci.hooks.check_pushed import RemoteCheck
+    from exp_ci.hooks.outputs import Output
     from exp_ci.hooks.verify import Missing
     from exp_ci.read.dvcyaml import CachedOut
 
@@ -57,24 +59,25 @@ def _checks(root: Path, outputs, cache, dvc_remote: str | None) -> list[RemoteCh
 
 
 def ensure_data(
-    repo_root: Path,
+    project_root: Path,
     commits: Sequence[str],
     dvc_remote: str | None,
     *,
     push: bool = True,
     say: Callable[[str], None] = lambda _: None,
 ) -> list[DataCheck]:
-    """Check the remote for the outputs of `commits`; push what it lacks (`push`); check
-    again. One result per DVC project and remote; `complete` says whether refs may go."""
+    """Check the remote for the outputs that the DVC project at `project_root` records in
+    `commits` (a sibling or nested project's are its own business, as for `dvc exp push`);
+    push what it lacks (`push`); check again. One result per remote; `complete` says
+    whether refs may go."""
     from exp_ci.adapters.dvc import LocalCache, push_objects
     from exp_ci.adapters.gitcli import GitReader
-    from exp_ci.hooks.check_pushed import in_cache, read_outputs
-    from exp_ci.hooks.history import commit_dvc_files
+    from exp_ci.hooks.check_pushed import in_cache
     from exp_ci.hooks.verify import unique_outputs
 
-    git = GitReader(repo_root)
+    git = GitReader(project_root)
     results = []
-    for root, found in read_outputs(git, commit_dvc_files(git, list(commits))).items():
+    for root, found in _project_outputs(git, project_root, commits).items():
         outputs = unique_outputs(found)
         cache = LocalCache(root)
         checks = _checks(root, outputs, cache, dvc_remote)
@@ -109,21 +112,33 @@ def ensure_data(
     return results
 
 
-def missing_locally(repo_root: Path, commits: Sequence[str]) -> list[Missing]:
-    """The outputs of `commits` that this machine's DVC cache lacks (after a pull: what
-    the pull did not bring), each named by path, commit and object."""
+def missing_locally(project_root: Path, commits: Sequence[str]) -> list[Missing]:
+    """The outputs of `commits` (of the DVC project at `project_root`) that this machine's
+    DVC cache lacks (after a pull: what the pull did not bring), each named by path,
+    commit and object."""
     from exp_ci.adapters.dvc import LocalCache
     from exp_ci.adapters.gitcli import GitReader
-    from exp_ci.hooks.check_pushed import LocalStore, read_outputs
-    from exp_ci.hooks.history import commit_dvc_files
+    from exp_ci.hooks.check_pushed import LocalStore
     from exp_ci.hooks.verify import find_missing
 
-    git = GitReader(repo_root)
+    git = GitReader(project_root)
     missing: list[Missing] = []
-    for root, outputs in read_outputs(git, commit_dvc_files(git, list(commits))).items():
+    for root, outputs in _project_outputs(git, project_root, commits).items():
         cache = LocalCache(root)
         missing += find_missing(outputs, LocalStore(cache), read_local=cache.read).missing
     return missing
+
+
+def _project_outputs(
+    git: GitReader, project_root: Path, commits: Sequence[str]
+) -> dict[Path, list[Output]]:
+    """The outputs `commits` record, of the DVC project at `project_root` only."""
+    from exp_ci.hooks.check_pushed import read_outputs
+    from exp_ci.hooks.history import commit_dvc_files
+
+    found = read_outputs(git, commit_dvc_files(git, list(commits)))
+    own = project_root.resolve()
+    return {root: outputs for root, outputs in found.items() if root.resolve() == own}
 
 
 def missing_message(checks: Sequence[DataCheck], what: str, fix: str) -> str:

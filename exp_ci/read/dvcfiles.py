@@ -270,6 +270,55 @@ class RecordedOut:
         return self.md5 not in (None, "")
 
 
+LOCK_SCHEMA = "2.0"  # the only `schema:` DVC 3 accepts in a dvc.lock
+_LOCK_KEYS = frozenset({"schema", "stages", "datasets"})
+_LOCK_STAGE_KEYS = frozenset({"cmd", "deps", "params", "outs"})
+
+
+def lock_problem(document: Any) -> str | None:
+    """Why DVC 3 refuses a parsed `dvc.lock` (to follow "DVC 3 refuses it:"; DVC then
+    fails the whole revision, params too), or None when its frame has the shape DVC 3's
+    schema requires.
+
+    The frame: `schema: '2.0'`, `stages` by name, each with a `cmd` and no keys but
+    `cmd`, `deps`, `params` and `outs`; `deps` and `outs` lists of entries with a
+    `path`; `params` values by file. The keys of single entries are not checked. DVC 1
+    lock files (no `schema:`, stages at the top level) are refused, as DVC 3 refuses
+    them; `lock_outs` still reads them, for the hook's sake.
+    """
+    if not isinstance(document, Mapping):
+        return "it is not a mapping with `schema:` and `stages:`"
+    if "schema" not in document:
+        return f"it has no `schema: '{LOCK_SCHEMA}'` (DVC 1 wrote lock files so)"
+    if document["schema"] != LOCK_SCHEMA:
+        return f"its `schema` is {document['schema']!r}, not '{LOCK_SCHEMA}'"
+    extra = sorted(str(key) for key in document if key not in _LOCK_KEYS)
+    if extra:
+        return f"it has an unknown key '{extra[0]}'"
+    stages = document.get("stages", {})
+    if not isinstance(stages, Mapping):
+        return "its `stages` is not a mapping of stage names"
+    for name, stage in stages.items():
+        if not isinstance(stage, Mapping) or "cmd" not in stage:
+            return f"its stage '{name}' is not a mapping with a `cmd`"
+        extra = sorted(str(key) for key in stage if key not in _LOCK_STAGE_KEYS)
+        if extra:
+            return f"its stage '{name}' has an unknown key '{extra[0]}'"
+        for kind in ("deps", "outs"):
+            entries = stage.get(kind, [])
+            if not isinstance(entries, list) or not all(
+                isinstance(entry, Mapping) and isinstance(entry.get("path"), str)
+                for entry in entries
+            ):
+                return f"the `{kind}` of its stage '{name}' are not entries with a `path`"
+        params = stage.get("params", {})
+        if not isinstance(params, Mapping) or not all(
+            isinstance(values, Mapping) for values in params.values()
+        ):
+            return f"the `params` of its stage '{name}' are not values by params file"
+    return None
+
+
 def lock_outs(document: Any, lock_path: str, declared: Pipeline | None = None) -> list[RecordedOut]:
     """The outputs one `dvc.lock` records, with paths joined to their stage's `wdir` (from
     the `dvc.yaml` beside it, when given) and the flags that stage declares for them."""

@@ -21,6 +21,7 @@ from exp_ci.read.dvcfiles import (
     DEFAULT_PARAMS_FILE,
     DvcFileError,
     Pipeline,
+    RecordedOut,
     is_templated,
     lock_outs,
     pipeline,
@@ -143,6 +144,12 @@ def cached_outputs(
         recorded = lock_outs(lock_document, dvc_lock_path, declared)
     except DvcFileError:
         return {}
+    return cache_entries(recorded)
+
+
+def cache_entries(recorded: Iterable[RecordedOut]) -> dict[str, CachedOut | RefusedOut]:
+    """Path -> cache entry of the recorded outputs DVC reads from its cache (a `dvc.lock`'s
+    or a `.dvc` file's): outputs with nothing in the cache or `cache: false` are left out."""
     outputs: dict[str, CachedOut | RefusedOut] = {}
     for out in recorded:
         if not out.in_cache or not out.cache:
@@ -152,7 +159,7 @@ def cached_outputs(
             outputs[out.path] = CachedOut(md5=out.md5, legacy_layout=not out.hash_md5)
         else:
             outputs[out.path] = RefusedOut(
-                f"{out.path} is not read from the DVC cache: its md5 in {dvc_lock_path}, "
+                f"{out.path} is not read from the DVC cache: its md5 in {out.source}, "
                 f"{shown(out.md5)}, {problem}"
             )
     return outputs

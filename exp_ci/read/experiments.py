@@ -21,10 +21,17 @@ from exp_ci.adapters.git import CommitInfo, GitRepository
 from exp_ci.errors import UserError
 from exp_ci.limits import MAX_FILE_BYTES, size_problem
 from exp_ci.model import Baseline, Experiment, FileValues
-from exp_ci.read.dvcfiles import DEFAULT_PARAMS_FILE, DvcFileError, Pipeline
+from exp_ci.read.dvcfiles import (
+    DEFAULT_PARAMS_FILE,
+    DvcFileError,
+    Pipeline,
+    dvc_file_outs,
+    lock_problem,
+)
 from exp_ci.read.dvcyaml import (
     CachedOut,
     RefusedOut,
+    cache_entries,
     cached_outputs,
     declared_files,
     merge_params,
@@ -324,8 +331,8 @@ class ExperimentReader:
             declared_params, declared_metrics = declared_files(model, path)
             entries.extend(declared_params)
             metrics_paths.extend(declared_metrics)
-            if declared_metrics and snapshot.kind(model.lock_path) == "file":
-                lock = self._document(snapshot, model.lock_path)
+            lock = self._lock(snapshot, model)
+            if declared_metrics and lock is not None:
                 outputs.update(cached_outputs(lock, model.lock_path, model))
         if snapshot.kind(DEFAULT_PARAMS_FILE) == "file":
             entries.append({DEFAULT_PARAMS_FILE: []})
@@ -339,7 +346,35 @@ class ExperimentReader:
                 f for path in dict.fromkeys(metrics_paths) for f in self._expand(snapshot, path)
             )
         )
+        for path in (*params, *metrics):
+            if path not in outputs and snapshot.kind(path) is None:
+                outputs.update(self._added_output(snapshot, path))
         return ReadPlan(params, metrics, outputs, vars_params)
+
+    def _lock(self, snapshot: Snapshot, model: Pipeline) -> Any:
+        """The parsed dvc.lock beside a dvc.yaml, or None when there is none. One that DVC 3
+        refuses fails the revision (DvcFileError), params too, as it fails it in DVC."""
+        if snapshot.kind(model.lock_path) != "file":
+            return None
+        lock = self._document(snapshot, model.lock_path)
+        problem = lock_problem(lock)
+        if problem is not None:
+            raise DvcFileError(
+                model.lock_path,
+                f"DVC 3 refuses it: {problem}. Delete it and run `dvc repro` with DVC 3, "
+                "which writes it again",
+            )
+        return lock
+
+    def _added_output(self, snapshot: Snapshot, path: str) -> dict[str, CachedOut | RefusedOut]:
+        """The cache entry of a params or metrics file that `dvc add` tracks, from the
+        `<path>.dvc` file beside it (the name `dvc add` gives it; DVC would also find the
+        file through a `.dvc` file of another name, exp-ci does not look for those)."""
+        dvc_file = f"{path}.dvc"
+        if snapshot.refusal(dvc_file) is not None or snapshot.kind(dvc_file) != "file":
+            return {}
+        recorded = dvc_file_outs(self._document(snapshot, dvc_file), dvc_file)
+        return {p: out for p, out in cache_entries(recorded).items() if p == path}
 
     def _find_dvcyaml(self, tree: str, prefix: str) -> tuple[str, ...]:
         """Paths of every dvc.yaml in a tree, memoised per subtree."""

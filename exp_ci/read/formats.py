@@ -43,6 +43,11 @@ def parse_file(path: str, content: bytes) -> Any:
     except Exception as error:
         cause = error.__cause__ or error.__context__ or error
         detail = " ".join(str(cause).split())
+        if any(line.startswith("<<<<<<< ") for line in text.splitlines()):  # git merge's
+            detail = (
+                "it has Git conflict markers (<<<<<<<), left by a merge: resolve them and "
+                f"commit the file ({detail})"
+            )
         raise FileFormatError(f"{path} does not parse: {detail}") from None
     aliases = alias_problem(value, text) if suffix not in (".json", ".toml", ".py") else None
     if aliases is not None:
