@@ -281,7 +281,6 @@ def table_section(
 # --- free markdown (--body-file) ---------------------------------------------------------
 
 
-
 @dataclass(frozen=True)
 class _Block:
     kind: str  # "fence", "table", "text", "blank"
