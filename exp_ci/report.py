@@ -7,8 +7,9 @@ read the project the same way and show the same numbers.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,24 @@ class Selection:
 
 
 @dataclass(frozen=True)
+class ProjectContext:
+    """What a command opens once and reads through: the Git repository (with its DVC
+    project's folder) and the project's settings (`.exp-ci.yaml`)."""
+
+    git: GitRepository
+    settings: Settings
+
+
+@contextlib.contextmanager
+def project_context(repo: Path) -> Iterator[ProjectContext]:
+    """Open the project at `repo` for the length of a command, and close it after."""
+    from exp_ci.read.experiments import open_project
+
+    with open_project(repo) as git:
+        yield ProjectContext(git, load_settings(git.root))
+
+
+@dataclass(frozen=True)
 class Project:
     settings: Settings
     baselines: list[Baseline]
@@ -46,34 +65,31 @@ class Project:
 
 
 def read_project(
+    context: ProjectContext,
     selection: Selection,
     *,
     require_experiments: bool = True,
     compare: CompareRequest | None = None,
 ) -> Project:
-    """Open the project, load its settings, and read the selected baselines.
+    """Read the selected baselines of the open project.
 
     With `compare`, also the sides of the pull request's comparison (base, HEAD, the
     workspace); then no experiments is a normal case, as it is without
     `require_experiments`.
     """
-    from exp_ci.read.experiments import open_project, read_baselines
+    from exp_ci.read.experiments import read_baselines
     from exp_ci.select import with_states
 
     if selection.all_baselines and selection.revs:
         raise UserError("-A and --rev both choose baselines; use one of them.")
-    git = open_project(selection.repo)
-    try:
-        settings = load_settings(git.root)
-        unfinished = any(state != "success" for state in selection.states)
-        baselines = read_baselines(git, selection.revs, selection.all_baselines, unfinished)
-        baselines = with_states(baselines, selection.states)
-        comparison = subject = None
-        if compare is not None:
-            comparison = read_comparison(git, baselines, compare)
-            subject = read_subject(git, comparison, compare.judge)
-    finally:
-        git.close()
+    git = context.git
+    unfinished = any(state != "success" for state in selection.states)
+    baselines = read_baselines(git, selection.revs, selection.all_baselines, unfinished)
+    baselines = with_states(baselines, selection.states)
+    comparison = subject = None
+    if compare is not None:
+        comparison = read_comparison(git, baselines, compare)
+        subject = read_subject(git, comparison, compare.judge)
     if not selection.all_baselines:
         for baseline in baselines:
             # A chosen commit that does not read is a user error when nothing else is there
@@ -91,6 +107,7 @@ def read_project(
             "`dvc exp run` (or `exp-ci run`), fetch them with "
             "`git fetch origin 'refs/exps/*:refs/exps/*'`, or use -A to look at every baseline."
         )
+    settings = context.settings
     return Project(settings, baselines, git.root, git.dvc_root, comparison, subject)
 
 
@@ -267,11 +284,11 @@ class PictureRequest:
         return self.chart or self.curve is not None or self.trend is not None
 
 
-def build_requested_table(request: TableRequest) -> Table:
+def build_requested_table(context: ProjectContext, request: TableRequest) -> Table:
     """Read the project and build the table the request describes (settings fill gaps)."""
     from exp_ci.render.table import TableOptions, build_table
 
-    project = read_project(request.selection, compare=request.compare)
+    project = read_project(context, request.selection, compare=request.compare)
     settings = project.settings
     comparison = project.comparison
     assert comparison is not None
@@ -294,9 +311,8 @@ def build_requested_table(request: TableRequest) -> Table:
     )
 
 
-def build_pictures(repo: Path, table: Table, request: PictureRequest) -> Pictures:
+def build_pictures(context: ProjectContext, table: Table, request: PictureRequest) -> Pictures:
     """Read what the pictures need (plots, history) and draw them for `table`."""
-    from exp_ci.read.experiments import open_project
     from exp_ci.render.charts import DEFAULT_BARS, Pictures, ranking_chart
     from exp_ci.render.markdown import escape
 
@@ -311,27 +327,22 @@ def build_pictures(repo: Path, table: Table, request: PictureRequest) -> Picture
     charts: list[str] = []
     notes: list[str] = []
     trends = {}
-    git = open_project(repo)
-    try:
-        if request.chart:
-            chart = ranking_chart(table, DEFAULT_BARS)
-            if chart is None:
-                notes.append(
-                    f"no chart: no experiment has a numeric value for {escape(metric.key)}"
-                )
-            else:
-                charts.append(chart)
-        if request.curve is not None:
-            curve, why = _curve_chart(git, table, request.curve)
-            charts.extend([curve] if curve else [])
-            notes.extend([why] if why else [])
-        if request.trend is not None:
-            from exp_ci.read.trend import read_trends
+    git = context.git
+    if request.chart:
+        chart = ranking_chart(table, DEFAULT_BARS)
+        if chart is None:
+            notes.append(f"no chart: no experiment has a numeric value for {escape(metric.key)}")
+        else:
+            charts.append(chart)
+    if request.curve is not None:
+        curve, why = _curve_chart(git, table, request.curve)
+        charts.extend([curve] if curve else [])
+        notes.extend([why] if why else [])
+    if request.trend is not None:
+        from exp_ci.read.trend import read_trends
 
-            revs = [row.experiment.rev for row in table.rows if row.is_commit]
-            trends = read_trends(git, revs, metric, request.trend)
-    finally:
-        git.close()
+        revs = [row.experiment.rev for row in table.rows if row.is_commit]
+        trends = read_trends(git, revs, metric, request.trend)
     return Pictures(tuple(charts), trends, tuple(notes))
 
 

@@ -133,6 +133,12 @@ class GitRepository:
     def close(self) -> None:
         self._repo.close()
 
+    def __enter__(self) -> GitRepository:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def run(self, *args: str) -> str:
         """`git ARGS...` in this repository; errors become GitPython's GitCommandError."""
         return self._repo.git.execute(["git", *args], strip_newline_in_stdout=False)

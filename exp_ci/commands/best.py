@@ -16,7 +16,7 @@ from exp_ci.commands.common import (
 )
 from exp_ci.errors import EXIT_CHECK_FAILED, EXIT_OK, UserError
 from exp_ci.options import option, part
-from exp_ci.report import Selection, all_rows, metric_from, read_project
+from exp_ci.report import Selection, all_rows, metric_from, project_context, read_project
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,8 @@ OPTIONS = BestOptions
 def run(options: BestOptions) -> int:
     from exp_ci.select import best
 
-    project = read_project(options.selection)
+    with project_context(options.selection.repo) as context:
+        project = read_project(context, options.selection)
     metric = metric_from(
         options.metric, options.direction, project.settings, all_rows(project.baselines)
     )

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from exp_ci.adapters.actions import ActionsContext
     from exp_ci.github_event import PullRequestLookup
     from exp_ci.render.table import Table
+    from exp_ci.report import ProjectContext
 
 MODES = ("update", "recreate")
 
@@ -120,12 +121,14 @@ def _project_root(path: Path) -> Path:
     return resolved
 
 
-def _marker_id(options: CommentOptions) -> str:
+def _marker_id(options: CommentOptions, project: ProjectContext | None) -> str:
     from exp_ci.config import load_settings
     from exp_ci.sticky.format import DEFAULT_MARKER, checked_id
 
     chosen = options.marker
-    if chosen is None:
+    if chosen is None and project is not None:
+        chosen = project.settings.marker
+    elif chosen is None:  # --body-file: no DVC project needed, only its settings
         chosen = load_settings(_project_root(options.request.selection.repo)).marker
     return checked_id(chosen or DEFAULT_MARKER, "--marker" if options.marker else "marker")
 
@@ -147,7 +150,12 @@ def _where_full(ctx: ActionsContext, environ: Mapping[str, str], fallback: str) 
 
 
 def _section(
-    options: CommentOptions, ctx: ActionsContext, marker_id: str, key: str, commit: str | None
+    options: CommentOptions,
+    ctx: ActionsContext,
+    marker_id: str,
+    key: str,
+    commit: str | None,
+    project: ProjectContext | None,
 ) -> Section:
     from exp_ci.render.markdown import escape
     from exp_ci.render.section import SectionParts, fit_markdown, table_section
@@ -180,8 +188,9 @@ def _section(
 
     from exp_ci.report import build_pictures, build_requested_table
 
-    table = build_requested_table(options.request)
-    pictures = build_pictures(options.request.selection.repo, table, options.pictures)
+    assert project is not None  # opened by `run` for the table
+    table = build_requested_table(project, options.request)
+    pictures = build_pictures(project, table, options.pictures)
     verdict = _gate_block(options, table)
     comment_parts = SectionParts(
         title,
@@ -275,16 +284,29 @@ class _Reporter:
 
 
 def run(options: CommentOptions) -> int:
-    from exp_ci.adapters.actions import ActionsContext
-    from exp_ci.github_event import lookup_pull_request
     from exp_ci.sticky.format import DEFAULT_SECTION, checked_id
 
     if options.mode not in MODES:
         raise UserError(f"--mode must be one of {', '.join(MODES)}, not '{options.mode}'.")
+    key = checked_id(options.section, "--section") if options.section else DEFAULT_SECTION
+    if options.marker is not None:
+        checked_id(options.marker, "--marker")  # before anything is read
+    if options.body_file is not None:
+        return _comment(options, key, None)
+    from exp_ci.report import project_context
+
+    with project_context(options.request.selection.repo) as project:
+        return _comment(options, key, project)
+
+
+def _comment(options: CommentOptions, key: str, project: ProjectContext | None) -> int:
+    """Post (or update) section `key`: the table of `project`, or the --body-file."""
+    from exp_ci.adapters.actions import ActionsContext
+    from exp_ci.github_event import lookup_pull_request
+
     ctx = ActionsContext.from_environ(options.environ)
     report = _Reporter(options, ctx.token)
-    marker_id = _marker_id(options)
-    key = checked_id(options.section, "--section") if options.section else DEFAULT_SECTION
+    marker_id = _marker_id(options, project)
     lookup = lookup_pull_request(
         ctx.event_name,
         ctx.event,
@@ -293,7 +315,7 @@ def run(options: CommentOptions) -> int:
         ref=ctx.ref,
         explicit=options.pr,
     )
-    raw = _section(options, ctx, marker_id, key, lookup.head_sha or ctx.sha)
+    raw = _section(options, ctx, marker_id, key, lookup.head_sha or ctx.sha, project)
     rendered: dict[tuple[int, bool], str] = {}
 
     # Each fit is made once (a big table takes a few renders), and the token never reaches

@@ -58,17 +58,20 @@ def run(options: GateOptions) -> int:
     from exp_ci.compare import choose_subject
     from exp_ci.gate import Allowance, judge_comparison, require_verdict
     from exp_ci.render.formats import render_judgement_markdown
-    from exp_ci.report import CompareRequest, Selection, metric_from, read_project
+    from exp_ci.report import CompareRequest, Selection, metric_from, project_context, read_project
 
     client = None
     if options.status:
         from exp_ci.adapters import github
 
         client = github.connect(options.environ)  # settings checked before any work
-    project = read_project(
-        Selection(options.repo),
-        compare=CompareRequest(options.against, options.rev, options.environ, need_base=True),
-    )
+    with project_context(options.repo) as context:
+        project = read_project(
+            context,
+            Selection(options.repo),
+            compare=CompareRequest(options.against, options.rev, options.environ, need_base=True),
+        )
+        head = context.git.resolve_commit("HEAD")
     comparison = project.comparison
     assert comparison is not None
     rows = comparison.rows() + ([project.explicit_subject] if project.explicit_subject else [])
@@ -100,7 +103,7 @@ def run(options: GateOptions) -> int:
     else:
         print(f"exp-ci gate: {summary}{judged}", file=sys.stderr)
     if client is not None:
-        status_sha = _status_commit(options, subject.row, project.root)
+        status_sha = _status_commit(options, subject.row, head)
         _set_status(client, options.environ, status_sha, verdict.passed, summary)
     return EXIT_OK if verdict.passed else EXIT_CHECK_FAILED
 
@@ -108,23 +111,17 @@ def run(options: GateOptions) -> int:
 STATUS_CONTEXT = "exp-ci/gate"
 
 
-def _status_commit(options: GateOptions, judged: Experiment, root: Path) -> str:
-    """The commit the status belongs to: the pull request's head, else the judged commit."""
+def _status_commit(options: GateOptions, judged: Experiment, head: str) -> str:
+    """The commit the status belongs to: the pull request's head, else the judged commit
+    (`head`, HEAD's commit, for the workspace)."""
     from exp_ci.adapters import actions
-    from exp_ci.adapters.git import GitRepository
     from exp_ci.compare import pull_request_side
 
     _, payload = actions.read_event(options.environ)
-    head, _ = pull_request_side(payload, "head")
-    if head:
-        return head
-    if judged.rev != "workspace":
-        return judged.rev
-    git = GitRepository(root)
-    try:
-        return git.resolve_commit("HEAD")
-    finally:
-        git.close()
+    pull_request_head, _ = pull_request_side(payload, "head")
+    if pull_request_head:
+        return pull_request_head
+    return judged.rev if judged.rev != "workspace" else head
 
 
 def _set_status(

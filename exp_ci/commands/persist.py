@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from exp_ci.adapters.git import GitRepository
     from exp_ci.model import Experiment, MetricSpec
     from exp_ci.persist_plan import RefStep
-    from exp_ci.report import Project
+    from exp_ci.report import Project, ProjectContext
 
 DEFAULT_TITLE = "Experiment {name}"
 DEFAULT_TITLE_WITH_METRIC = "Experiment {name}: {metric} {value}"
@@ -162,15 +162,22 @@ def _choose(options: PersistOptions, project: Project, metric: MetricSpec | None
 
 
 def run(options: PersistOptions) -> int:
+    from exp_ci.report import project_context
+
+    _check_flags(options)
+    with project_context(options.selection.repo) as context:
+        return _keep(options, context)
+
+
+def _keep(options: PersistOptions, context: ProjectContext) -> int:
     from exp_ci.persist_plan import Kind, make_target
     from exp_ci.render.messages import tag_message
     from exp_ci.report import all_rows, metric_from, read_project
 
-    _check_flags(options)
     selection = options.selection
     if options.experiments and not (selection.revs or selection.all_baselines):
         selection = replace(selection, all_baselines=True)  # a named experiment, wherever
-    project = read_project(selection)
+    project = read_project(context, selection)
     metric = metric_from(
         options.metric, options.direction, project.settings, all_rows(project.baselines)
     )
@@ -194,13 +201,7 @@ def run(options: PersistOptions) -> int:
         )
         for experiment in experiments
     ]
-    from exp_ci.read.experiments import open_project
-
-    git = open_project(project.dvc_root)
-    try:
-        return _persist(options, project, git, targets, metric, precision)
-    finally:
-        git.close()
+    return _persist(options, project, context.git, targets, metric, precision)
 
 
 def _persist(options, project, git: GitRepository, targets, metric, precision) -> int:

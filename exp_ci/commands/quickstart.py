@@ -105,8 +105,7 @@ def run(options: QuickstartOptions) -> int:
         shutil.copy2(source / name, project / name)
     init_repository(project)
     init_repository(origin, bare=True)
-    git = GitRepository(project)
-    try:
+    with GitRepository(project) as git:
         if ensure_identity(git, "exp-ci quickstart", "quickstart@example.invalid"):
             _step(options, "Git had no user.name/user.email; set them for this project only")
         git.run("remote", "add", "origin", str(origin))
@@ -116,8 +115,6 @@ def run(options: QuickstartOptions) -> int:
         git.run("add", "--all")
         git.run("commit", "--quiet", "--message", "quickstart: baseline")
         git.run("push", "--quiet", "origin", "main")
-    finally:
-        git.close()
 
     where = ["-C", str(project)]
     quiet = ["-q"] if options.quiet else []

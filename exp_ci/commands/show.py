@@ -12,7 +12,13 @@ from exp_ci.commands.common import (
 )
 from exp_ci.errors import EXIT_OK, UserError
 from exp_ci.options import option, part
-from exp_ci.report import PictureRequest, TableRequest, build_pictures, build_requested_table
+from exp_ci.report import (
+    PictureRequest,
+    TableRequest,
+    build_pictures,
+    build_requested_table,
+    project_context,
+)
 
 FORMATS = ("md", "plain", "json", "csv")
 
@@ -46,11 +52,11 @@ def run(options: ShowOptions) -> int:
             "--chart, --curve and --trend draw in markdown (Mermaid diagrams that GitHub "
             f"renders): add --format md (not {options.format})."
         )
-    table = build_requested_table(options.request)
-    if options.pictures.wanted:
-        pictures = build_pictures(options.request.selection.repo, table, options.pictures)
-        text = render_markdown(table, pictures)
-    else:
-        text = RENDERERS[options.format](table)
+    with project_context(options.request.selection.repo) as project:
+        table = build_requested_table(project, options.request)
+        if options.pictures.wanted:
+            text = render_markdown(table, build_pictures(project, table, options.pictures))
+        else:
+            text = RENDERERS[options.format](table)
     write_output(text, options.output, quiet=options.quiet, format=options.format)
     return EXIT_OK
