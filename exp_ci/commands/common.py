@@ -1,4 +1,5 @@
-"""What several commands share: reading the project, its settings, and table options."""
+"""What several commands share: the selection, metric and table options, argparse types,
+and writing results to stdout or a file."""
 
 from __future__ import annotations
 
