@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -216,7 +217,7 @@ class ExperimentReader:
 
     def __init__(self, git: GitRepository, cache: LocalCache) -> None:
         self._git = git
-        self._cache = cache
+        self.cache = cache  # the local cache it reads DVC-tracked metrics from
         self._by_tree: dict[str, CommitData] = {}
         self._plans: dict[str, ReadPlan | str] = {}
         self._dvcyaml_paths: dict[str, tuple[str, ...]] = {}
@@ -438,11 +439,11 @@ class ExperimentReader:
             return FileValues(path, error=f"{path} is missing")
         if isinstance(out, RefusedOut):
             return FileValues(path, error=out.note)
-        size = self._cache.size(out)
+        size = self.cache.size(out)
         too_large = size_problem(size) if size is not None else None
         if too_large is not None:
             return FileValues(path, error=f"{path} is not read: {too_large}")
-        content = self._cache.read(out)
+        content = self.cache.read(out)
         if content is None:
             return FileValues(
                 path,
@@ -562,7 +563,7 @@ def read_baselines(
     if all_baselines:
         wanted.sort(key=lambda sha: (sha != head, -commits[sha].created.timestamp(), sha))
     names = git.names_of_commits()
-    reader = ExperimentReader(git, LocalCache(git.dvc_root))
+    reader = experiment_reader(git)
 
     selected = [ref for ref in refs if ref.baseline in commits]
     entries = [e for e in entries if e.baseline in commits]
@@ -626,9 +627,22 @@ def _unfinished(reader: ExperimentReader, stash: CommitInfo, entry: QueueEntry) 
     )
 
 
+_READERS: weakref.WeakKeyDictionary[GitRepository, ExperimentReader] = weakref.WeakKeyDictionary()
+
+
+def experiment_reader(git: GitRepository) -> ExperimentReader:
+    """The one reader of an open repository, so the plots, trends and comparison a command
+    reads after its table find what the table already parsed (its memos are keyed by
+    content, and the workspace is never memoised)."""
+    reader = _READERS.get(git)
+    if reader is None:
+        reader = _READERS[git] = ExperimentReader(git, LocalCache(git.dvc_root))
+    return reader
+
+
 def read_workspace(git: GitRepository) -> CommitData:
     """Params and metrics of the files on disk, as `dvc exp show` reads its workspace row."""
-    reader = ExperimentReader(git, LocalCache(git.dvc_root))
+    reader = experiment_reader(git)
     return reader.read_snapshot(WorkspaceSnapshot(git))
 
 
@@ -651,7 +665,7 @@ def read_revision(git: GitRepository, rev: str) -> Experiment:
     """One commit (branch, tag or SHA) as a row: for comparing against a base commit."""
     sha = git.resolve_commit(rev)
     commit = git.commits([sha])[sha]
-    reader = ExperimentReader(git, LocalCache(git.dvc_root))
+    reader = experiment_reader(git)
     return _experiment(reader, commit, sha, git.names_of_commits().get(sha), None)
 
 

@@ -25,7 +25,13 @@ from exp_ci.model import Experiment
 from exp_ci.numbers import finite_number
 from exp_ci.read.dvcfiles import DvcFileError, Pipeline, pipeline
 from exp_ci.read.dvcyaml import CachedOut, RefusedOut, cached_outputs
-from exp_ci.read.experiments import ExperimentReader, Snapshot, WorkspaceSnapshot, read_bounded
+from exp_ci.read.experiments import (
+    ExperimentReader,
+    Snapshot,
+    WorkspaceSnapshot,
+    experiment_reader,
+    read_bounded,
+)
 from exp_ci.read.formats import FileFormatError, parse_file
 
 DATA_SUFFIXES = (".tsv", ".csv", ".json", ".yaml", ".yml")
@@ -232,10 +238,8 @@ def series_of(path: str, records: Sequence[Mapping[str, Any]], plot: PlotDeclara
 
 def read_plots(git: GitRepository, commits: Sequence[str]) -> dict[str, PlotData]:
     """The plot series of each commit (full SHAs), through the experiment reader's caches."""
-    from exp_ci.adapters.dvc import LocalCache
-
-    cache = LocalCache(git.dvc_root)
-    reader = ExperimentReader(git, cache)
+    reader = experiment_reader(git)
+    cache = reader.cache
     infos = git.commits(list(dict.fromkeys(commits)))
     return {
         sha: read_snapshot_plots(reader.snapshot(infos[sha].tree), cache, reader) for sha in commits
@@ -244,14 +248,10 @@ def read_plots(git: GitRepository, commits: Sequence[str]) -> dict[str, PlotData
 
 def read_row_plots(git: GitRepository, rows: Sequence[Experiment]) -> dict[str, PlotData]:
     """The plot series of table rows by rev: commits from Git, `workspace` from disk."""
-    from exp_ci.adapters.dvc import LocalCache
-
     commits = read_plots(git, [row.rev for row in rows if row.rev != "workspace"])
     if any(row.rev == "workspace" for row in rows):
-        cache = LocalCache(git.dvc_root)
-        commits["workspace"] = read_snapshot_plots(
-            WorkspaceSnapshot(git), cache, ExperimentReader(git, cache)
-        )
+        reader = experiment_reader(git)
+        commits["workspace"] = read_snapshot_plots(WorkspaceSnapshot(git), reader.cache, reader)
     return commits
 
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from exp_ci.adapters.git import GitRepository
 from exp_ci.model import MetricSpec
 from exp_ci.numbers import finite_number
-from exp_ci.read.experiments import ExperimentReader
+from exp_ci.read.experiments import experiment_reader
 from exp_ci.render.charts import Trend
 from exp_ci.select import flat_values
 
@@ -31,9 +31,7 @@ def read_trends(
     git: GitRepository, revs: Sequence[str], metric: MetricSpec, count: int
 ) -> dict[str, Trend]:
     """The metric's trend up to each of `revs` (one reader, so shared history is read once)."""
-    from exp_ci.adapters.dvc import LocalCache
-
-    reader = ExperimentReader(git, LocalCache(git.dvc_root))
+    reader = experiment_reader(git)
     histories = {rev: first_parent_history(git, rev, count) for rev in revs}
     data = reader.read_commits(tree for history in histories.values() for _, tree in history)
     trends = {}
