@@ -11,12 +11,10 @@ from __future__ import annotations
 import contextlib
 import re
 import subprocess
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import BinaryIO
 
 from exp_ci.errors import UserError
 
@@ -79,15 +77,6 @@ def _tree_entries(data: bytes) -> tuple[TreeEntry, ...]:
             "finds it. Remove the commit or ref that holds it."
         ) from None
     return tuple(entries)
-
-
-def _skip(stream: BinaryIO, size: int, sha: str) -> None:
-    """Read past `size` bytes of a stream in pieces, keeping none of them."""
-    while size > 0:
-        chunk = stream.read(min(size, 1 << 20))
-        if not chunk:
-            raise RuntimeError(f"git cat-file: object {sha} ended early")
-        size -= len(chunk)
 
 
 def _timestamp(seconds: str) -> datetime:
@@ -288,40 +277,17 @@ class GitRepository:
         self._blobs.update(self._read_batch(wanted, max_size))
 
     def _read_batch(self, shas: list[str], max_size: int | None = None) -> dict[str, bytes]:
-        """Many objects through one `git cat-file --batch`, requests written while reading.
+        """Many objects in one pipelined batch (`gitcli.read_objects`); those above
+        `max_size` bytes are not kept, only their size."""
+        from exp_ci.adapters.gitcli import read_objects
 
-        GitPython's own object reads wait for each answer before asking the next; over a
-        thousand experiments that round trip is most of the time, so this pipelines them.
-        An object above `max_size` bytes is read past in pieces, never held whole.
-        """
-        if not shas:
-            return {}
-        process = self._repo.git.execute(
-            ["git", "cat-file", "--batch"], as_process=True, istream=subprocess.PIPE
-        )
-        requests = "".join(f"{sha}\n" for sha in shas).encode()
-
-        def write() -> None:
-            with contextlib.suppress(BrokenPipeError):
-                process.stdin.write(requests)
-                process.stdin.close()
-
-        writer = threading.Thread(target=write, daemon=True)
-        writer.start()
         objects: dict[str, bytes] = {}
-        stdout = process.stdout
-        for sha in shas:
-            header = stdout.readline().split()
-            if len(header) != 3:
-                raise RuntimeError(f"git cat-file: object {sha} is missing ({header})")
-            size = self._sizes[sha] = int(header[2])
-            if max_size is not None and size > max_size:
-                _skip(stdout, size, sha)
-            else:
-                objects[sha] = stdout.read(size)
-            stdout.read(1)  # the newline after each object
-        writer.join()
-        process.wait()
+        for sha, found in read_objects(self.root, shas, max_size).items():
+            if found is None:
+                raise RuntimeError(f"git cat-file: object {sha} is missing")
+            self._sizes[sha] = found.size
+            if found.data is not None:
+                objects[sha] = found.data
         return objects
 
     def lookup(self, tree_sha: str, path: str) -> TreeEntry | None:

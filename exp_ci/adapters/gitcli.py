@@ -1,15 +1,21 @@
-"""Git through plain `git` subprocesses, for the pre-push hook only.
+"""Git through plain `git` subprocesses: the pre-push hook's reads, and the one pipelined
+object reader (`read_objects`) that `adapters.git` uses too.
 
 The hook runs on every `git push`; importing GitPython alone takes about 60 ms, more than
 the rest of a warm check, so the hook reads Git here instead of through `adapters.git`.
-Everything else in exp-ci uses `adapters.git` (GitPython).
+Everything else in exp-ci uses `adapters.git`, where GitPython finds the repository, runs
+commands with its error type and keeps one `git cat-file` open for single objects.
 """
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from exp_ci.errors import UserError
 
@@ -59,41 +65,73 @@ class GitReader:
         return self.run("rev-parse", "--verify", "--end-of-options", f"{rev}^{{commit}}").strip()
 
     def read(self, names: list[str]) -> dict[str, bytes | None]:
-        """Objects by any name `git cat-file` takes (`SHA`, `TREE:path`, `:path`), through
-        one `git cat-file --batch`; None for a name that names nothing."""
-        names = list(dict.fromkeys(names))
-        if not names:
-            return {}
-        process = subprocess.Popen(
-            ["git", "cat-file", "--batch"],
-            cwd=self.path,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
-        assert process.stdout is not None  # stdout=PIPE
-        requests = "".join(f"{name}\n" for name in names).encode()
-        writer = threading.Thread(target=self._write, args=(process, requests), daemon=True)
-        writer.start()
-        objects: dict[str, bytes | None] = {}
-        for name in names:
-            header = process.stdout.readline().split()
-            if len(header) != 3:  # "<name> missing" (or ambiguous)
-                objects[name] = None
-                continue
-            data = process.stdout.read(int(header[2]))
-            process.stdout.read(1)  # the newline after each object
-            objects[name] = data if header[1] == b"blob" else None
-        writer.join()
-        process.stdout.close()
-        process.wait()
-        return objects
+        """Blobs by any name `git cat-file` takes (`SHA`, `TREE:path`, `:path`), through
+        one `git cat-file --batch`; None for a name that names nothing (or no blob)."""
+        found = read_objects(self.path, names)
+        return {
+            name: obj.data if obj is not None and obj.kind == "blob" else None
+            for name, obj in found.items()
+        }
 
-    @staticmethod
-    def _write(process: subprocess.Popen, requests: bytes) -> None:
-        assert process.stdin is not None  # stdin=PIPE
-        try:
-            process.stdin.write(requests)
-            process.stdin.close()
-        except BrokenPipeError:
-            pass
+
+@dataclass(frozen=True)
+class GitObject:
+    kind: str  # blob, tree, commit, tag
+    size: int
+    data: bytes | None  # None when it is larger than the reader's `max_size`
+
+
+def read_objects(
+    cwd: Path, names: Sequence[str], max_size: int | None = None
+) -> dict[str, GitObject | None]:
+    """Many objects through one `git cat-file --batch`, requests written while reading
+    (asking one at a time waits for each answer: over a thousand experiments that round
+    trip is most of the time). None for a name that names nothing; an object above
+    `max_size` bytes is read past in pieces, never held whole."""
+    names = list(dict.fromkeys(names))
+    if not names:
+        return {}
+    process = subprocess.Popen(
+        ["git", "cat-file", "--batch"],
+        cwd=cwd,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert process.stdin is not None and process.stdout is not None  # both PIPE
+    requests = "".join(f"{name}\n" for name in names).encode()
+    writer = threading.Thread(target=_write_all, args=(process.stdin, requests), daemon=True)
+    writer.start()
+    objects: dict[str, GitObject | None] = {}
+    stdout = process.stdout
+    for name in names:
+        header = stdout.readline().split()
+        if len(header) != 3:  # "<name> missing" (or ambiguous)
+            objects[name] = None
+            continue
+        kind, size = header[1].decode(), int(header[2])
+        if max_size is not None and size > max_size:
+            _skip(stdout, size)
+            objects[name] = GitObject(kind, size, None)
+        else:
+            objects[name] = GitObject(kind, size, stdout.read(size))
+        stdout.read(1)  # the newline after each object
+    writer.join()
+    stdout.close()
+    process.wait()
+    return objects
+
+
+def _write_all(stdin: IO[bytes], requests: bytes) -> None:
+    with contextlib.suppress(BrokenPipeError):
+        stdin.write(requests)
+        stdin.close()
+
+
+def _skip(stream: IO[bytes], size: int) -> None:
+    """Read past `size` bytes in pieces (an object too large to hold)."""
+    while size > 0:
+        chunk = stream.read(min(size, 1 << 20))
+        if not chunk:
+            raise RuntimeError("git cat-file ended inside an object")
+        size -= len(chunk)
