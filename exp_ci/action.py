@@ -351,13 +351,9 @@ def _check_needs(inputs: ActionInputs) -> None:
 
 
 def _configured_metric(directory: str) -> str | None:
-    from exp_ci.config import load_settings
+    from exp_ci.config import settings_for
 
-    start = Path(directory).resolve()
-    for candidate in (start, *start.parents):
-        if (candidate / ".git").exists():
-            return load_settings(candidate).metric
-    return load_settings(start).metric
+    return settings_for(Path(directory)).metric
 
 
 def _summarize(table: Path, environ: Mapping[str, str]) -> None:

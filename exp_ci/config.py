@@ -128,3 +128,15 @@ def _typed(name: str, value: Any, source: str) -> Any:
     if not isinstance(value, str):
         raise UserError(f"{source}: {name} must be a string.")
     return value
+
+
+def settings_for(start: Path) -> Settings:
+    """The settings of the project at `start`: the nearest folder from `start` up to the Git
+    repository's root that has them (`.exp-ci.yaml`, or `[tool.exp-ci]` in pyproject.toml),
+    so a `dvc init --subdir` project may have its own and otherwise shares the root's."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        settings = load_settings(folder)
+        if settings.source is not None or (folder / ".git").exists():
+            return settings
+    return Settings()

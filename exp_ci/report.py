@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from exp_ci.config import DEFAULT_PRECISION, Settings, load_settings
+from exp_ci.config import DEFAULT_PRECISION, Settings, settings_for
 from exp_ci.errors import UserError
 from exp_ci.model import Baseline, Direction, Experiment, MetricSpec
 
@@ -51,7 +51,7 @@ def project_context(repo: Path) -> Iterator[ProjectContext]:
     from exp_ci.read.experiments import open_project
 
     with open_project(repo) as git:
-        yield ProjectContext(git, load_settings(git.root))
+        yield ProjectContext(git, settings_for(git.dvc_root))
 
 
 @dataclass(frozen=True)

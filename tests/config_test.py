@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from exp_ci.config import Settings, load_settings, parse_settings
+from exp_ci.config import Settings, load_settings, parse_settings, settings_for
 from exp_ci.errors import UserError
 from exp_ci.model import Direction
 
@@ -89,3 +89,30 @@ def test_aliases_in_the_settings_file_are_bounded(tmp_path):
     (tmp_path / ".exp-ci.yaml").write_text(billion_laughs(6, 10) + "params: *f\n")
     with pytest.raises(UserError, match="YAML aliases expand to more than 100,000 values"):
         load_settings(tmp_path)
+
+
+def _repository(root):
+    (root / ".git").mkdir(parents=True)
+    (root / "project" / "src").mkdir(parents=True)
+    return root
+
+
+def test_a_sub_folder_project_may_have_settings_of_its_own(tmp_path):
+    root = _repository(tmp_path / "repo")
+    (root / ".exp-ci.yaml").write_text("metric: root_metric\n")
+    (root / "project" / ".exp-ci.yaml").write_text("metric: its_own\n")
+    assert settings_for(root / "project").metric == "its_own"
+    assert settings_for(root / "project" / "src").metric == "its_own"
+
+
+def test_without_its_own_a_folder_shares_the_repository_root_settings(tmp_path):
+    root = _repository(tmp_path / "repo")
+    (root / "pyproject.toml").write_text("[tool.exp-ci]\nmetric = 'auc'\n")
+    (root / "project" / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    assert settings_for(root / "project" / "src").metric == "auc"
+
+
+def test_settings_above_the_repository_are_not_read(tmp_path):
+    (tmp_path / ".exp-ci.yaml").write_text("metric: outside\n")
+    root = _repository(tmp_path / "repo")
+    assert settings_for(root / "project") == Settings()

@@ -113,23 +113,15 @@ OPTIONS = CommentOptions
 # --- what goes in the section ----------------------------------------------------------------
 
 
-def _project_root(path: Path) -> Path:
-    resolved = path.resolve()
-    for candidate in (resolved, *resolved.parents):
-        if (candidate / ".git").exists():
-            return candidate
-    return resolved
-
-
 def _marker_id(options: CommentOptions, project: ProjectContext | None) -> str:
-    from exp_ci.config import load_settings
+    from exp_ci.config import settings_for
     from exp_ci.sticky.format import DEFAULT_MARKER, checked_id
 
     chosen = options.marker
     if chosen is None and project is not None:
         chosen = project.settings.marker
     elif chosen is None:  # --body-file: no DVC project needed, only its settings
-        chosen = load_settings(_project_root(options.request.selection.repo)).marker
+        chosen = settings_for(options.request.selection.repo).marker
     return checked_id(chosen or DEFAULT_MARKER, "--marker" if options.marker else "marker")
 
 
