@@ -10,6 +10,7 @@ from exp_ci.commands.common import (
     add_selection_arguments,
     direction_option,
     metric_option,
+    min_improvement_option,
     positive_int,
     selection_from_args,
     write_output,
@@ -27,12 +28,7 @@ class BestOptions:
     top: int = option(
         "--top", type=positive_int, default=1, metavar="K", help="print the K best (default 1)"
     )
-    min_improvement: float | None = option(
-        "--min-improvement",
-        type=float,
-        metavar="X",
-        help="keep only experiments better than their baseline by at least X (in metric units)",
-    )
+    min_improvement: float | None = min_improvement_option()
     as_json: bool = option(
         "--json",
         action="store_true",

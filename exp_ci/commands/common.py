@@ -101,6 +101,15 @@ def direction_option() -> Any:
     )
 
 
+def min_improvement_option() -> Any:
+    return option(
+        "--min-improvement",
+        type=float,
+        metavar="X",
+        help="keep only experiments better than their baseline by at least X (in metric units)",
+    )
+
+
 AGAINST_HELP = (
     "the base commit to compare with: Δ of every metric and the changed params are against "
     "it (default: the pull request's base from the GitHub Actions event; a push or schedule "

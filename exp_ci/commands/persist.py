@@ -21,6 +21,7 @@ from exp_ci.commands.common import (
     add_selection_arguments,
     direction_option,
     metric_option,
+    min_improvement_option,
     positive_int,
     selection_from_args,
 )
@@ -54,12 +55,7 @@ class PersistOptions:
     top: int | None = option(
         "--top", type=positive_int, metavar="K", help="keep the K best (default 1)"
     )
-    min_improvement: float | None = option(
-        "--min-improvement",
-        type=float,
-        metavar="X",
-        help="keep only experiments better than their baseline by at least X",
-    )
+    min_improvement: float | None = min_improvement_option()
     kind: str = option(
         "--as",
         choices=["branch", "tag"],
