@@ -67,6 +67,28 @@ PRELOAD = (
     "dulwich.porcelain",
     "scmrepo.git",
     "ruamel.yaml",
+    # imported later, inside `exp run` (the modules a forked child still imported itself)
+    "celery.canvas",
+    "dulwich.gc",
+    "dulwich.stash",
+    "dulwich.worktree",
+    "dvc.cachemgr",
+    "dvc.data_cloud",
+    "dvc.repo.artifacts",
+    "dvc.repo.brancher",
+    "dvc.repo.graph",
+    "dvc.repo.open_repo",
+    "dvc.repo.stage",
+    "dvc.repo.trie",
+    "dvc.utils.strictyaml",
+    "dvc_data.fs",
+    "dvc_data.hashfile.db.local",
+    "dvc_data.hashfile.status",
+    "dvc_data.index.checkout",
+    "dvc_task.proc.manager",
+    "fsspec.implementations.memory",
+    "ruamel.yaml.mergevalue",
+    "scmrepo.git.backend.pygit2.filter",
 )
 
 DISABLE_VARIABLE = "EXP_CI_DVC_FORK"
