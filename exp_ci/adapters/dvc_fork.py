@@ -197,7 +197,7 @@ def _read_output(path: Path) -> str:
 # --- the server side (a process of its own; it never returns into exp-ci) ---------------
 
 
-def serve(request_fd: int, reply_fd: int) -> None:
+def serve(request_fd: int, reply_fd: int) -> NoReturn:
     """Import DVC, then run one command per request line, each in a forked child."""
     import signal
 
@@ -219,6 +219,7 @@ def serve(request_fd: int, reply_fd: int) -> None:
             _, status = os.waitpid(pid, 0)
             replies.write(json.dumps({"exit_code": os.waitstatus_to_exitcode(status)}) + "\n")
             replies.flush()
+    os._exit(0)  # nothing left to flush: skip tearing down everything imported (~0.15 s)
 
 
 def _warm_up() -> None:
