@@ -4,8 +4,9 @@ Each of the J workers owns a scratch clone of the project under `.dvc/tmp/exp-ci
 (`git clone --shared`: no object is copied) checked out at the baseline commit, with the
 project's DVC cache as its cache, removed when the sweep ends.
 It runs its experiments one after the other with `dvc exp run --name N -S ...` (DVC's own
-CLI in a fresh fork of a process that imported DVC once: `exp_ci.adapters.dvc_fork`; a
-`python -m dvc` subprocess where there is no fork or EXP_CI_DVC_FORK=0), fetches
+CLI in a fresh fork of a process that imported DVC once for all the workers:
+`exp_ci.adapters.dvc_fork`; a `python -m dvc` subprocess where there is no fork or
+EXP_CI_DVC_FORK=0), fetches
 each experiment's ref into the project as soon as it finishes (before reporting it "ok"),
 and resets the clone between them. A clone that a killed run left behind is searched for
 finished experiments at the next start (`recover_scratch`). So:
@@ -98,6 +99,8 @@ def run_tasks(
     reporter: Reporter,
 ) -> list[Outcome]:
     """Run every task, `jobs` at a time; the outcomes in task order."""
+    from exp_ci.adapters.dvc_fork import PreloadedDvc
+
     base = git.root / SCRATCH_FOLDER
     log_dir = base / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -105,9 +108,13 @@ def run_tasks(
     for task in tasks:
         pending.put(task)
     sweep = _Sweep(git, baseline, pending, reporter, log_dir)
+    count = max(1, min(jobs, len(tasks)))
+    # one preloaded DVC for all workers: its imports paid once, while the clones are made
+    started = PreloadedDvc.start_shared(count)
+    channels: list[PreloadedDvc | None] = list(started) if started else [None] * count
     workers = [
-        threading.Thread(target=sweep.work, args=(base,), daemon=True)
-        for _ in range(max(1, min(jobs, len(tasks))))
+        threading.Thread(target=sweep.work, args=(base, channel), daemon=True)
+        for channel in channels
     ]
     reporter.begin(tasks, len(workers))
     try:
@@ -150,12 +157,13 @@ class _Sweep:
         self.stop = threading.Event()
         self.crash: BaseException | None = None
 
-    def work(self, base: Path) -> None:
+    def work(self, base: Path, dvc: PreloadedDvc | None) -> None:
+        """Run tasks until none is left, with `dvc` (this worker's channel to the preloaded
+        DVC; a fresh one is started when it is gone)."""
         from exp_ci.adapters.dvc_fork import PreloadedDvc
 
         clone = None
         slot: _Slot | None = None
-        dvc: PreloadedDvc | None = None
         try:
             while not self.stop.is_set():
                 try:
@@ -165,7 +173,7 @@ class _Sweep:
                 if slot is None:
                     slot = _Slot.claim(base)
                 if dvc is None:
-                    dvc = PreloadedDvc.start()  # DVC imports while the clone is made
+                    dvc = PreloadedDvc.start()
                 if clone is None:
                     clone = self._prepare(slot.path)
                 path = slot.path

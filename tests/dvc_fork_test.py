@@ -52,3 +52,34 @@ def test_a_killed_server_is_reported_not_waited_for(tmp_path: Path) -> None:
         dvc.run(tmp_path, ["--version"])
     assert not dvc.alive()
     dvc.close()
+
+
+@pytest.mark.slow
+def test_shared_channels_each_run_commands_and_the_server_ends_with_the_last(
+    tmp_path: Path,
+) -> None:
+    import threading
+
+    folders = [tmp_path / "a", tmp_path / "b"]
+    for folder in folders:
+        folder.mkdir()
+    # `dvc init --no-scm` in a folder of its own, from two threads, one channel each
+    channels = PreloadedDvc.start_shared(2)
+    assert channels is not None, PreloadedDvc.failure
+    results: dict[int, tuple[int, str, str]] = {}
+
+    def work(number: int) -> None:
+        results[number] = channels[number].run(folders[number], ["init", "--no-scm", "-q"])
+
+    threads = [threading.Thread(target=work, args=(number,)) for number in (0, 1)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        for channel in channels:
+            channel.close()
+    assert results == {0: (0, "", ""), 1: (0, "", "")}
+    assert all((folder / ".dvc" / "config").is_file() for folder in folders)
+    assert channels[0]._process.wait(timeout=10) == 0  # ended with its last channel
