@@ -41,7 +41,7 @@ from typing import IO, TYPE_CHECKING, Protocol
 from exp_ci.sweep import Point
 
 if TYPE_CHECKING:
-    from exp_ci.adapters.dvc_fork import PreloadedDvc
+    from exp_ci.adapters.dvc_fork import Channels, PreloadedDvc
     from exp_ci.adapters.git import GitRepository
 
 SCRATCH_FOLDER = Path(".dvc") / "tmp" / "exp-ci"
@@ -91,15 +91,26 @@ def experiment_ref(baseline: str, name: str) -> str:
     return f"refs/exps/{baseline[:2]}/{baseline[2:]}/{name}"
 
 
+def preload_dvc(jobs: int, tasks: int) -> Channels | None:
+    """One preloaded DVC for the workers of a sweep of `tasks` (its imports paid once,
+    while the caller checks the repository and the workers make their clones); the caller
+    passes it to `run_tasks` and closes it."""
+    from exp_ci.adapters.dvc_fork import Channels
+
+    return Channels(min(jobs, tasks)) if tasks else None
+
+
 def run_tasks(
     git: GitRepository,
     baseline: str,
     tasks: Sequence[Task],
     jobs: int,
     reporter: Reporter,
+    dvc: Channels | None = None,
 ) -> list[Outcome]:
-    """Run every task, `jobs` at a time; the outcomes in task order."""
-    from exp_ci.adapters.dvc_fork import PreloadedDvc
+    """Run every task, `jobs` at a time; the outcomes in task order. `dvc`: channels to a
+    preloaded DVC started earlier (`preload_dvc`), one per worker; else started here."""
+    from exp_ci.adapters.dvc_fork import Channels
 
     base = git.root / SCRATCH_FOLDER
     log_dir = base / "logs"
@@ -109,12 +120,10 @@ def run_tasks(
         pending.put(task)
     sweep = _Sweep(git, baseline, pending, reporter, log_dir)
     count = max(1, min(jobs, len(tasks)))
-    # one preloaded DVC for all workers: its imports paid once, while the clones are made
-    started = PreloadedDvc.start_shared(count)
-    channels: list[PreloadedDvc | None] = list(started) if started else [None] * count
+    channels = dvc or Channels(count)
     workers = [
-        threading.Thread(target=sweep.work, args=(base, channel), daemon=True)
-        for channel in channels
+        threading.Thread(target=sweep.work, args=(base, channels.take()), daemon=True)
+        for _ in range(count)
     ]
     reporter.begin(tasks, len(workers))
     try:
@@ -130,6 +139,8 @@ def run_tasks(
         raise
     finally:
         reporter.end()
+        if dvc is None:
+            channels.close()
     if sweep.crash is not None:
         raise sweep.crash
     order = {task.name: position for position, task in enumerate(tasks)}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from exp_ci.adapters.dvc_fork import PreloadedDvc, ServerGone, fork_available
+from exp_ci.adapters.dvc_fork import Channels, PreloadedDvc, ServerGone, fork_available
 
 
 @pytest.mark.parametrize(
@@ -83,3 +83,16 @@ def test_shared_channels_each_run_commands_and_the_server_ends_with_the_last(
     assert results == {0: (0, "", ""), 1: (0, "", "")}
     assert all((folder / ".dvc" / "config").is_file() for folder in folders)
     assert channels[0]._process.wait(timeout=10) == 0  # ended with its last channel
+
+
+@pytest.mark.slow
+def test_channels_are_taken_once_and_an_unused_server_is_killed_not_waited_for() -> None:
+    import signal
+
+    channels = Channels(2)
+    first = channels.take()
+    assert first is not None, PreloadedDvc.failure
+    first.close()
+    channels.close()  # the one never taken, the last: no command was sent, it may be importing
+    assert channels.take() is None
+    assert first._process.wait(timeout=10) == -signal.SIGKILL

@@ -184,6 +184,7 @@ class PreloadedDvc:
         out = Path(self._outputs.name) / "stdout"
         err = Path(self._outputs.name) / "stderr"
         request = {"cwd": str(cwd), "args": list(args), "stdout": str(out), "stderr": str(err)}
+        self._server.used = True
         try:
             self._requests.write(json.dumps(request) + "\n")
             self._requests.flush()
@@ -212,10 +213,12 @@ class PreloadedDvc:
 
 
 class _Server:
-    """The server process its channels share; the last channel closed waits for it."""
+    """The server process its channels share; the last channel closed waits for it (or
+    kills it when no command was ever sent: it may still be importing)."""
 
     def __init__(self, process: subprocess.Popen[bytes], count: int) -> None:
         self.process = process
+        self.used = False
         self._open = count
         self._lock = threading.Lock()
 
@@ -224,11 +227,31 @@ class _Server:
             self._open -= 1
             if self._open:
                 return
+        if not self.used:
+            self.process.kill()
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+class Channels:
+    """Channels to one server started ahead of a sweep, so that its imports overlap the
+    caller's checks; each worker takes one (None once they are gone or when there is no
+    server: `PreloadedDvc.failure` says why); `close` ends those never taken."""
+
+    def __init__(self, count: int) -> None:
+        self._left = PreloadedDvc.start_shared(count) or []
+        self._lock = threading.Lock()
+
+    def take(self) -> PreloadedDvc | None:
+        with self._lock:
+            return self._left.pop(0) if self._left else None
+
+    def close(self) -> None:
+        while (channel := self.take()) is not None:
+            channel.close()
 
 
 def _read_output(path: Path) -> str:
