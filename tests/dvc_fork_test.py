@@ -96,3 +96,20 @@ def test_channels_are_taken_once_and_an_unused_server_is_killed_not_waited_for()
     channels.close()  # the one never taken, the last: no command was sent, it may be importing
     assert channels.take() is None
     assert first._process.wait(timeout=10) == -signal.SIGKILL
+
+
+@pytest.mark.slow
+def test_overrides_the_server_cannot_parse_leave_it_serving(tmp_path: Path) -> None:
+    # the server parses each command's -S values while the child runs (to warm Hydra's
+    # parser for the next child); one that does not parse is the child's business only
+    args = ["exp", "run", "-S", "lr=[1,", "--set-param", "params.yaml:x=1"]
+    expected = subprocess.run(
+        [sys.executable, "-m", "dvc", *args], cwd=tmp_path, capture_output=True, text=True
+    )
+    dvc = PreloadedDvc.start()
+    assert dvc is not None, PreloadedDvc.failure
+    try:
+        assert dvc.run(tmp_path, args) == (expected.returncode, expected.stdout, expected.stderr)
+        assert dvc.run(tmp_path, ["--version"])[0] == 0
+    finally:
+        dvc.close()

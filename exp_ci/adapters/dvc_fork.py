@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import itertools
 import json
 import os
 import subprocess
@@ -309,6 +310,8 @@ def _serve_channel(request_fd: int, reply_fd: int) -> None:
             pid = os.fork()
             if pid == 0:
                 _child(request, (request_fd, reply_fd))
+            with contextlib.suppress(Exception):
+                _learn_overrides(request["args"])  # while the child runs
             _, status = os.waitpid(pid, 0)
             replies.write(json.dumps({"exit_code": os.waitstatus_to_exitcode(status)}) + "\n")
             replies.flush()
@@ -323,6 +326,18 @@ def _warm_up() -> None:
 
     get_main_parser()
     OverridesParser.create().parse_overrides(["exp_ci.warm_up=0.1", "other=[1,2]"])
+
+
+def _learn_overrides(args: Sequence[str]) -> None:
+    """Parse a command's `-S` overrides here as DVC parses them (Hydra's ANTLR parser fills
+    its tables a character and a token at a time, per process): the next child, with
+    overrides of the same shape (a sweep's), finds them filled. Nothing else is kept."""
+    from dvc.utils.cli_parse import to_path_overrides
+    from dvc.utils.hydra import to_hydra_overrides
+
+    values = [value for flag, value in itertools.pairwise(args) if flag in ("-S", "--set-param")]
+    for overrides in to_path_overrides(values).values():
+        to_hydra_overrides(overrides)
 
 
 def _child(request: dict[str, Any], protocol_fds: Sequence[int]) -> NoReturn:
