@@ -132,7 +132,11 @@ def measure(
             name = f"{variant.replace(' ', '')}-{root.name}-r{repeat}"
             seconds = timed(variant, root, env, values, name)
             times[variant].append(seconds)
-            print(f"  {root.name} {repeat + 1}: {variant:7} {seconds:6.2f} s", file=sys.stderr)
+            load = os.getloadavg()[0]  # the machine may be shared: each run says how busy
+            print(
+                f"  {root.name} {repeat + 1}: {variant:7} {seconds:6.2f} s  (load {load:.2f})",
+                file=sys.stderr,
+            )
     return times
 
 

@@ -4,11 +4,12 @@ Each of the J workers owns a scratch clone of the project under `.dvc/tmp/exp-ci
 (`git clone --shared`: no object is copied) checked out at the baseline commit, with the
 project's DVC cache as its cache, removed when the sweep ends.
 It runs its experiments one after the other with `dvc exp run --name N -S ...` (DVC's own
-CLI in a fresh fork of a process that imported DVC once: `exp_ci.adapters.dvc_fork`; a
-`python -m dvc` subprocess where there is no fork or EXP_CI_DVC_FORK=0), fetches
-each experiment's ref into the project as soon as it finishes (before reporting it "ok"),
-and resets the clone between them. A clone that a killed run left behind is searched for
-finished experiments at the next start (`recover_scratch`). So:
+CLI in a fresh fork of a process that imported DVC once for all the workers:
+`exp_ci.adapters.dvc_fork`; a `python -m dvc` subprocess where there is no fork or
+EXP_CI_DVC_FORK=0), resets the clone between them, and fetches each experiment's ref into
+the project as soon as it finishes, while the next one runs, before reporting it "ok". A
+clone that a killed run left behind is searched for finished experiments at the next start
+(`recover_scratch`). So:
 
 - every experiment's parent is the baseline (HEAD's commit), as with `dvc exp run`;
 - cached outputs land in the project's cache, so `dvc exp push` finds them;
@@ -26,24 +27,26 @@ other experiments go on.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import queue
 import secrets
 import shutil
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Protocol
+from typing import IO, TYPE_CHECKING, Protocol, TypeVar
 
 from exp_ci.sweep import Point
 
 if TYPE_CHECKING:
-    from exp_ci.adapters.dvc_fork import PreloadedDvc
+    from exp_ci.adapters.dvc_fork import Channels, PreloadedDvc
     from exp_ci.adapters.git import GitRepository
 
 SCRATCH_FOLDER = Path(".dvc") / "tmp" / "exp-ci"
+T = TypeVar("T")
 LOG_TAIL_LINES = 20
 
 
@@ -90,14 +93,27 @@ def experiment_ref(baseline: str, name: str) -> str:
     return f"refs/exps/{baseline[:2]}/{baseline[2:]}/{name}"
 
 
+def preload_dvc(jobs: int, tasks: int) -> Channels | None:
+    """One preloaded DVC for the workers of a sweep of `tasks` (its imports paid once,
+    while the caller checks the repository and the workers make their clones); the caller
+    passes it to `run_tasks` and closes it."""
+    from exp_ci.adapters.dvc_fork import Channels
+
+    return Channels(min(jobs, tasks)) if tasks else None
+
+
 def run_tasks(
     git: GitRepository,
     baseline: str,
     tasks: Sequence[Task],
     jobs: int,
     reporter: Reporter,
+    dvc: Channels | None = None,
 ) -> list[Outcome]:
-    """Run every task, `jobs` at a time; the outcomes in task order."""
+    """Run every task, `jobs` at a time; the outcomes in task order. `dvc`: channels to a
+    preloaded DVC started earlier (`preload_dvc`), one per worker; else started here."""
+    from exp_ci.adapters.dvc_fork import Channels
+
     base = git.dvc_root / SCRATCH_FOLDER
     log_dir = base / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -105,9 +121,11 @@ def run_tasks(
     for task in tasks:
         pending.put(task)
     sweep = _Sweep(git, baseline, pending, reporter, log_dir)
+    count = max(1, min(jobs, len(tasks)))
+    channels = dvc or Channels(count)
     workers = [
-        threading.Thread(target=sweep.work, args=(base,), daemon=True)
-        for _ in range(max(1, min(jobs, len(tasks))))
+        threading.Thread(target=sweep.work, args=(base, channels.take()), daemon=True)
+        for _ in range(count)
     ]
     reporter.begin(tasks, len(workers))
     try:
@@ -123,6 +141,8 @@ def run_tasks(
         raise
     finally:
         reporter.end()
+        if dvc is None:
+            channels.close()
     if sweep.crash is not None:
         raise sweep.crash
     order = {task.name: position for position, task in enumerate(tasks)}
@@ -150,35 +170,37 @@ class _Sweep:
         self.stop = threading.Event()
         self.crash: BaseException | None = None
 
-    def work(self, base: Path) -> None:
+    def work(self, base: Path, dvc: PreloadedDvc | None) -> None:
+        """Run tasks until none is left, with `dvc` (this worker's channel to the preloaded
+        DVC; a fresh one is started when it is gone). Each finished experiment is kept
+        (fetched into the project, then reported) while the next one runs."""
         from exp_ci.adapters.dvc_fork import PreloadedDvc
 
         clone = None
         slot: _Slot | None = None
-        dvc: PreloadedDvc | None = None
+        last: Outcome | None = None  # finished, not kept yet
         try:
-            while not self.stop.is_set():
-                try:
-                    task = self.pending.get_nowait()
-                except queue.Empty:
-                    return
+            while (task := self._next()) is not None:
                 if slot is None:
                     slot = _Slot.claim(base)
                 if dvc is None:
-                    dvc = PreloadedDvc.start()  # DVC imports while the clone is made
+                    dvc = PreloadedDvc.start()
                 if clone is None:
                     clone = self._prepare(slot.path)
-                path = slot.path
-                self.reporter.started(task)
-                outcome = self._run(clone, path, task, dvc)
+                previous, last = last, None
+                if previous is None:
+                    self.reporter.started(task)
+                    last = self._run(clone, slot.path, task, dvc)
+                else:  # reported in order: the one before, then this one's start
+                    last = _alongside(
+                        functools.partial(self._keep, slot.path, previous, task),
+                        functools.partial(self._run, clone, slot.path, task, dvc),
+                    )
                 if dvc is not None and not dvc.alive():  # killed: a fresh one next time
                     dvc.close()
                     dvc = None
-                if outcome.ref:  # into the project before it is reported: finished is kept
-                    self._bring_back(path, [outcome.ref])
-                with self.project_lock:
-                    self.outcomes.append(outcome)
-                self.reporter.finished(outcome)
+            if last is not None and slot is not None:
+                self._keep(slot.path, last, None)
         except BaseException as error:  # a broken workspace stops the sweep, loudly
             self.crash = error
             self.stop.set()
@@ -189,6 +211,25 @@ class _Sweep:
                 if clone is not None:
                     clone.close()
                 slot.release()
+
+    def _next(self) -> Task | None:
+        if self.stop.is_set():
+            return None
+        try:
+            return self.pending.get_nowait()
+        except queue.Empty:
+            return None
+
+    def _keep(self, path: Path, outcome: Outcome, then: Task | None) -> None:
+        """Into the project before it is reported: finished is kept. `then`: the task
+        started meanwhile, reported as started after this one."""
+        if outcome.ref:
+            self._bring_back(path, [outcome.ref])
+        with self.project_lock:
+            self.outcomes.append(outcome)
+        self.reporter.finished(outcome)
+        if then is not None:
+            self.reporter.started(then)
 
     def _bring_back(self, path: Path, refs: list[str]) -> None:
         """Fetch an experiment into the project as soon as it finishes, before it is
@@ -241,6 +282,28 @@ class _Sweep:
             ref if rev else None,
             result.exit_code,
         )
+
+
+def _alongside(background: Callable[[], object], foreground: Callable[[], T]) -> T:
+    """`foreground()`'s result, `background()` run meanwhile in a thread; its error, if
+    it raised one, raised once both are done."""
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            background()
+        except BaseException as error:
+            errors.append(error)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    try:
+        result = foreground()
+    finally:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return result
 
 
 def recover_scratch(git: GitRepository, base: Path) -> list[str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from exp_ci.adapters.dvc_fork import PreloadedDvc, ServerGone, fork_available
+from exp_ci.adapters.dvc_fork import Channels, PreloadedDvc, ServerGone, fork_available
 
 
 @pytest.mark.parametrize(
@@ -28,7 +28,17 @@ def test_fork_is_used_unless_turned_off(environ: dict[str, str], usable: bool) -
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("args", [["--version"], ["exp", "run", "--name", "x"], ["no-such"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--version"],
+        ["exp", "run", "--name", "x"],
+        ["no-such"],
+        # the server parses -S values while the child runs (to warm Hydra's parser for the
+        # next child): values that do not parse are the child's business only
+        ["exp", "run", "-S", "lr=[1,", "--set-param", "params.yaml:x=1"],
+    ],
+)
 def test_a_command_gives_the_subprocess_output_and_exit_code(tmp_path: Path, args) -> None:
     expected = subprocess.run(
         [sys.executable, "-m", "dvc", *args], cwd=tmp_path, capture_output=True, text=True
@@ -52,3 +62,47 @@ def test_a_killed_server_is_reported_not_waited_for(tmp_path: Path) -> None:
         dvc.run(tmp_path, ["--version"])
     assert not dvc.alive()
     dvc.close()
+
+
+@pytest.mark.slow
+def test_shared_channels_each_run_commands_and_the_server_ends_with_the_last(
+    tmp_path: Path,
+) -> None:
+    import threading
+
+    folders = [tmp_path / "a", tmp_path / "b"]
+    for folder in folders:
+        folder.mkdir()
+    # `dvc init --no-scm` in a folder of its own, from two threads, one channel each
+    channels = PreloadedDvc.start_shared(2)
+    assert channels is not None, PreloadedDvc.failure
+    results: dict[int, tuple[int, str, str]] = {}
+
+    def work(number: int) -> None:
+        results[number] = channels[number].run(folders[number], ["init", "--no-scm", "-q"])
+
+    threads = [threading.Thread(target=work, args=(number,)) for number in (0, 1)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        for channel in channels:
+            channel.close()
+    assert results == {0: (0, "", ""), 1: (0, "", "")}
+    assert all((folder / ".dvc" / "config").is_file() for folder in folders)
+    assert channels[0]._process.wait(timeout=10) == 0  # ended with its last channel
+
+
+@pytest.mark.slow
+def test_channels_are_taken_once_and_an_unused_server_is_killed_not_waited_for() -> None:
+    import signal
+
+    channels = Channels(2)
+    first = channels.take()
+    assert first is not None, PreloadedDvc.failure
+    first.close()
+    channels.close()  # the one never taken, the last: no command was sent, it may be importing
+    assert channels.take() is None
+    assert first._process.wait(timeout=10) == -signal.SIGKILL

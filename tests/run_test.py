@@ -440,3 +440,66 @@ def test_experiments_left_in_a_killed_runs_scratch_clone_are_recovered(repo: Pat
     assert "kept 1 experiment(s) an interrupted run finished: orphan-1" in result.stderr
     assert experiment_refs(repo, env)[f"refs/exps/{baseline[:2]}/{baseline[2:]}/orphan-1"] == sha
     assert not leftover.exists()
+
+
+def test_a_worker_keeps_each_experiment_while_the_next_runs_and_reports_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The fetch of one experiment into the project overlaps the next one's run (it waits
+    for that run to start: done one after the other, it would time out), and the progress
+    lines still come in order: started, finished, started, finished."""
+    import queue
+    import threading
+
+    from exp_ci import runner
+
+    events: list[str] = []
+    running = {name: threading.Event() for name in "abc"}
+
+    class Recorder:
+        def begin(self, tasks, jobs):
+            pass
+
+        def started(self, task):
+            events.append(f"started {task.name}")
+
+        def finished(self, outcome):
+            events.append(f"finished {outcome.task.name}")
+
+        def end(self):
+            pass
+
+    def fake_run(self, clone, path, task, dvc):
+        running[task.name].set()
+        ref = runner.experiment_ref("0" * 40, task.name)
+        return Outcome(task, "success", 0, 0.1, "", rev="1" * 40, ref=ref)
+
+    def fake_bring_back(self, path, refs):
+        name = refs[0].rsplit("/", 1)[-1]
+        following = {"a": "b", "b": "c"}.get(name)
+        if following is not None:
+            assert running[following].wait(timeout=10), f"{name} was not fetched meanwhile"
+        events.append(f"fetched {name}")
+
+    class Dvc:
+        def alive(self):
+            return True
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(runner._Sweep, "_run", fake_run)
+    monkeypatch.setattr(runner._Sweep, "_bring_back", fake_bring_back)
+    monkeypatch.setattr(runner._Sweep, "_prepare", lambda self, path: None)
+    tasks = [Task(Point(i, (Setting("lr", str(i)),)), name) for i, name in enumerate("abc")]
+    pending: queue.SimpleQueue[Task] = queue.SimpleQueue()
+    for task in tasks:
+        pending.put(task)
+    sweep = runner._Sweep(None, "0" * 40, pending, Recorder(), tmp_path)  # type: ignore[arg-type]
+    sweep.work(tmp_path / "scratch", Dvc())  # type: ignore[arg-type]
+    assert sweep.crash is None
+    assert [o.task.name for o in sweep.outcomes] == ["a", "b", "c"]
+    progress = [event for event in events if not event.startswith("fetched")]
+    assert progress == [f"{state} {name}" for name in "abc" for state in ("started", "finished")]
+    for name in "abc":  # each one in the project before it is reported
+        assert events.index(f"fetched {name}") < events.index(f"finished {name}")

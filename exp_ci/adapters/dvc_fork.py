@@ -13,6 +13,11 @@ requested folder, its stdout and stderr going to files as a subprocess's go to p
 - it starts with exp-ci's environment, stdin and current folder, and ignores SIGINT (the
   running child gets the terminal's SIGINT and DVC reports it as with a subprocess).
 
+One server can serve several sweep workers (`PreloadedDvc.start_shared`): each worker has a
+channel of its own (a pair of pipes), served by the server itself or by a fork of it made
+once the imports are done, so the workers pay DVC's imports once between them and still run
+their commands at the same time.
+
 `exp_run` in `exp_ci.adapters.dvc` uses it; it falls back to `python -m dvc` as a
 subprocess per command where there is no `os.fork` (Windows), when `EXP_CI_DVC_FORK=0`
 is set, or when the server cannot start (then `PreloadedDvc.start` returns None with the
@@ -23,11 +28,13 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import itertools
 import json
 import os
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, NoReturn
@@ -67,6 +74,28 @@ PRELOAD = (
     "dulwich.porcelain",
     "scmrepo.git",
     "ruamel.yaml",
+    # imported later, inside `exp run` (the modules a forked child still imported itself)
+    "celery.canvas",
+    "dulwich.gc",
+    "dulwich.stash",
+    "dulwich.worktree",
+    "dvc.cachemgr",
+    "dvc.data_cloud",
+    "dvc.repo.artifacts",
+    "dvc.repo.brancher",
+    "dvc.repo.graph",
+    "dvc.repo.open_repo",
+    "dvc.repo.stage",
+    "dvc.repo.trie",
+    "dvc.utils.strictyaml",
+    "dvc_data.fs",
+    "dvc_data.hashfile.db.local",
+    "dvc_data.hashfile.status",
+    "dvc_data.index.checkout",
+    "dvc_task.proc.manager",
+    "fsspec.implementations.memory",
+    "ruamel.yaml.mergevalue",
+    "scmrepo.git.backend.pygit2.filter",
 )
 
 DISABLE_VARIABLE = "EXP_CI_DVC_FORK"
@@ -86,49 +115,69 @@ class ServerGone(Exception):
 
 
 class PreloadedDvc:
-    """One server process, used by one thread at a time; `close` stops it."""
+    """One channel to a server process, used by one thread at a time; `close` ends it."""
 
     failure: str | None = None  # why the last start failed
 
-    def __init__(self, process: subprocess.Popen[bytes], requests: IO[str], replies: IO[str]):
-        self._process = process
+    def __init__(self, server: _Server, requests: IO[str], replies: IO[str]):
+        self._server = server
+        self._process = server.process
         self._requests = requests
         self._replies = replies
+        self._gone = False
         self._outputs = tempfile.TemporaryDirectory(prefix="exp-ci-dvc-")
 
     @classmethod
     def start(cls) -> PreloadedDvc | None:
         """A server whose imports are under way (they overlap the caller's own work), or
         None when one cannot be used here (the reason in `PreloadedDvc.failure`)."""
+        channels = cls.start_shared(1)
+        return channels[0] if channels else None
+
+    @classmethod
+    def start_shared(cls, count: int) -> list[PreloadedDvc] | None:
+        """`count` channels to one server, for `count` threads that each run one command at
+        a time; None when a server cannot be used here (the reason in `failure`)."""
         reason = fork_available()
         if reason is not None:
             cls.failure = reason
             return None
-        request_read, request_write = os.pipe()
-        reply_read, reply_write = os.pipe()
+        pipes = [(os.pipe(), os.pipe()) for _ in range(count)]
+        server_fds = [
+            fd
+            for (request_read, _), (_, reply_write) in pipes
+            for fd in (request_read, reply_write)
+        ]
         package_root = str(Path(__file__).resolve().parent.parent.parent)
         boot = (
             "import sys; sys.path.insert(0, sys.argv[1]); "
             "from exp_ci.adapters.dvc_fork import serve; "
-            "serve(int(sys.argv[2]), int(sys.argv[3]))"
+            "serve(*map(int, sys.argv[2:]))"
         )
         try:
             process = subprocess.Popen(
-                [sys.executable, "-c", boot, package_root, str(request_read), str(reply_write)],
+                [sys.executable, "-c", boot, package_root, *map(str, server_fds)],
                 stdout=subprocess.DEVNULL,  # as DVC's pipes were: not a terminal
                 stderr=subprocess.DEVNULL,
-                pass_fds=(request_read, reply_write),
+                pass_fds=server_fds,
             )
         except OSError as error:
-            for fd in (request_read, request_write, reply_read, reply_write):
-                os.close(fd)
+            for pair in pipes:
+                for fd in (*pair[0], *pair[1]):
+                    os.close(fd)
             cls.failure = f"the preloaded DVC could not start: {error}"
             return None
-        os.close(request_read)
-        os.close(reply_write)
-        requests = os.fdopen(request_write, "w", encoding="utf-8")
-        replies = os.fdopen(reply_read, "r", encoding="utf-8")
-        return cls(process, requests, replies)
+        for fd in server_fds:
+            os.close(fd)
+        server = _Server(process, count)
+        return [
+            cls(
+                server,
+                os.fdopen(request_write, "w", encoding="utf-8"),
+                os.fdopen(reply_read, "r", encoding="utf-8"),
+            )
+            for (_, request_write), (reply_read, _) in pipes
+        ]
 
     def run(self, cwd: Path, args: Sequence[str]) -> tuple[int, str, str]:
         """`dvc ARGS` in `cwd`: (exit code, stdout, stderr), as `subprocess.run` gives them
@@ -136,31 +185,74 @@ class PreloadedDvc:
         out = Path(self._outputs.name) / "stdout"
         err = Path(self._outputs.name) / "stderr"
         request = {"cwd": str(cwd), "args": list(args), "stdout": str(out), "stderr": str(err)}
+        self._server.used = True
         try:
             self._requests.write(json.dumps(request) + "\n")
             self._requests.flush()
             line = self._replies.readline()
         except OSError as error:
+            self._gone = True
             raise ServerGone(str(error)) from None
         if not line:
-            code = self._process.wait()
-            raise ServerGone(f"the preloaded DVC process stopped with exit code {code}")
+            self._gone = True
+            code = self._process.poll()
+            stopped = "stopped" if code is None else f"stopped with exit code {code}"
+            raise ServerGone(f"the preloaded DVC process {stopped}")
         exit_code = int(json.loads(line)["exit_code"])
         return exit_code, _read_output(out), _read_output(err)
 
     def alive(self) -> bool:
-        return self._process.poll() is None
+        """False once a command found the server gone (killed, or out of memory)."""
+        return not self._gone
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
-            self._requests.close()  # the server ends at the end of its input
-        try:
-            self._process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+            self._requests.close()  # its server ends at the end of its input
+        self._server.release()
         self._replies.close()
         self._outputs.cleanup()
+
+
+class _Server:
+    """The server process its channels share; the last channel closed waits for it (or
+    kills it when no command was ever sent: it may still be importing)."""
+
+    def __init__(self, process: subprocess.Popen[bytes], count: int) -> None:
+        self.process = process
+        self.used = False
+        self._open = count
+        self._lock = threading.Lock()
+
+    def release(self) -> None:
+        with self._lock:
+            self._open -= 1
+            if self._open:
+                return
+        if not self.used:
+            self.process.kill()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+class Channels:
+    """Channels to one server started ahead of a sweep, so that its imports overlap the
+    caller's checks; each worker takes one (None once they are gone or when there is no
+    server: `PreloadedDvc.failure` says why); `close` ends those never taken."""
+
+    def __init__(self, count: int) -> None:
+        self._left = PreloadedDvc.start_shared(count) or []
+        self._lock = threading.Lock()
+
+    def take(self) -> PreloadedDvc | None:
+        with self._lock:
+            return self._left.pop(0) if self._left else None
+
+    def close(self) -> None:
+        while (channel := self.take()) is not None:
+            channel.close()
 
 
 def _read_output(path: Path) -> str:
@@ -175,8 +267,10 @@ def _read_output(path: Path) -> str:
 # --- the server side (a process of its own; it never returns into exp-ci) ---------------
 
 
-def serve(request_fd: int, reply_fd: int) -> None:
-    """Import DVC, then run one command per request line, each in a forked child."""
+def serve(*fds: int) -> NoReturn:
+    """Import DVC, then serve each channel (a request fd and a reply fd): the first one in
+    this process, each other one in a fork made now; one command per request line, each in
+    a forked child. Ends when every channel's input has ended."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -185,6 +279,28 @@ def serve(request_fd: int, reply_fd: int) -> None:
             importlib.import_module(module)
     with contextlib.suppress(Exception):
         _warm_up()
+    channels = [(fds[i], fds[i + 1]) for i in range(0, len(fds), 2)]
+    helpers = []
+    for number, channel in enumerate(channels[1:], 1):
+        pid = os.fork()
+        if pid == 0:
+            for other in channels[:number] + channels[number + 1 :]:
+                for fd in other:
+                    os.close(fd)
+            _serve_channel(*channel)
+            os._exit(0)
+        helpers.append(pid)
+    for channel in channels[1:]:
+        for fd in channel:
+            os.close(fd)
+    _serve_channel(*channels[0])
+    for pid in helpers:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+    os._exit(0)  # nothing left to flush: skip tearing down everything imported (~0.15 s)
+
+
+def _serve_channel(request_fd: int, reply_fd: int) -> None:
     with (
         os.fdopen(request_fd, encoding="utf-8") as requests,
         os.fdopen(reply_fd, "w", encoding="utf-8") as replies,
@@ -194,6 +310,8 @@ def serve(request_fd: int, reply_fd: int) -> None:
             pid = os.fork()
             if pid == 0:
                 _child(request, (request_fd, reply_fd))
+            with contextlib.suppress(Exception):
+                _learn_overrides(request["args"])  # while the child runs
             _, status = os.waitpid(pid, 0)
             replies.write(json.dumps({"exit_code": os.waitstatus_to_exitcode(status)}) + "\n")
             replies.flush()
@@ -208,6 +326,18 @@ def _warm_up() -> None:
 
     get_main_parser()
     OverridesParser.create().parse_overrides(["exp_ci.warm_up=0.1", "other=[1,2]"])
+
+
+def _learn_overrides(args: Sequence[str]) -> None:
+    """Parse a command's `-S` overrides here as DVC parses them (Hydra's ANTLR parser fills
+    its tables a character and a token at a time, per process): the next child, with
+    overrides of the same shape (a sweep's), finds them filled. Nothing else is kept."""
+    from dvc.utils.cli_parse import to_path_overrides
+    from dvc.utils.hydra import to_hydra_overrides
+
+    values = [value for flag, value in itertools.pairwise(args) if flag in ("-S", "--set-param")]
+    for overrides in to_path_overrides(values).values():
+        to_hydra_overrides(overrides)
 
 
 def _child(request: dict[str, Any], protocol_fds: Sequence[int]) -> NoReturn:

@@ -26,6 +26,7 @@ from exp_ci.errors import EXIT_CHECK_FAILED, EXIT_OK, UserError
 from exp_ci.options import option
 
 if TYPE_CHECKING:
+    from exp_ci.adapters.dvc_fork import Channels
     from exp_ci.adapters.git import GitRepository
     from exp_ci.runner import Outcome, Task
     from exp_ci.sweep import Axis, Plan, Shard
@@ -301,9 +302,16 @@ def _warn_dirty(git: GitRepository, baseline: str, options: RunOptions) -> None:
 
 def run(options: RunOptions) -> int:
     from exp_ci.read.experiments import open_project
+    from exp_ci.runner import preload_dvc
 
     request = plan_request(options)
-    git = open_project(options.repo)
+    dvc = preload_dvc(options.jobs, len(request.tasks))  # imports while the checks run
+    try:
+        git = open_project(options.repo)
+    except BaseException:
+        if dvc is not None:
+            dvc.close()
+        raise
     try:
         _check_history(git, options)
         baseline = git.resolve_commit("HEAD")
@@ -315,9 +323,11 @@ def run(options: RunOptions) -> int:
         recovered = _recover(git, options)
         if recovered:
             kept = _check_names(git, baseline, request.tasks, request.plan.axes)
-        outcomes = _run(git, baseline, request, options, kept)
+        outcomes = _run(git, baseline, request, options, kept, dvc)
         return _finish(git, baseline, request, outcomes, options, dvc_remote)
     finally:
+        if dvc is not None:
+            dvc.close()
         git.close()
 
 
@@ -355,6 +365,7 @@ def _run(
     request: SweepRequest,
     options: RunOptions,
     kept: Mapping[str, str],
+    dvc: Channels | None,
 ) -> list[Outcome]:
     from exp_ci.progress import choose_reporter
     from exp_ci.runner import Outcome, experiment_ref, run_tasks
@@ -382,7 +393,7 @@ def _run(
     outcomes = earlier
     if to_run:
         reporter = choose_reporter(options.environ, quiet=options.quiet)
-        outcomes += run_tasks(git, baseline, to_run, options.jobs, reporter)
+        outcomes += run_tasks(git, baseline, to_run, options.jobs, reporter, dvc)
     order = {task.name: position for position, task in enumerate(request.tasks)}
     return sorted(outcomes, key=lambda outcome: order[outcome.task.name])
 
