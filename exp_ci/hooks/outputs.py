@@ -66,7 +66,10 @@ def load_yaml(path: str, content: bytes) -> Any:
         raise DvcFileError(path, f"not UTF-8 text ({error.reason})") from None
     from exp_ci.read import fastyaml
 
-    document = fastyaml.load(text)
+    # DVC's own layout, without importing PyYAML; then libyaml; then DVC's parser (ruamel).
+    document = fastyaml.load_block(text)
+    if document is None:
+        document = fastyaml.load(text)
     if document is not None:
         return document
     from ruamel.yaml import YAML
