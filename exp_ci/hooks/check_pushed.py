@@ -37,6 +37,8 @@ PRE_PUSH = "pre-push"
 
 @dataclass(frozen=True)
 class CheckOptions:
+    """What to check, from the command line and pre-commit's environment."""
+
     repo: Path = Path()
     stage: str = PRE_PUSH
     to_ref: str = "HEAD"
@@ -254,6 +256,8 @@ class LocalStore:
 
 @dataclass(frozen=True)
 class RemoteCheck:
+    """One DVC remote's answer for the outputs that go to it."""
+
     location: RemoteLocation
     outputs: list[Output]
     verdict: Verdict | None  # None: the remote could not be reached

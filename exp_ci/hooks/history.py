@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from exp_ci.adapters.gitcli import GitReader
 from exp_ci.errors import UserError
-from exp_ci.hooks.outputs import DVC_LOCK, DVC_YAML, is_dvc_file
+from exp_ci.read.dvcfiles import DVC_LOCK, DVC_YAML, is_dvc_file
 
 ZERO_SHA = "0" * 40
 PATHSPECS = (f":(glob)**/{DVC_LOCK}", ":(glob)**/*.dvc")

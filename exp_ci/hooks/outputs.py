@@ -13,7 +13,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from exp_ci.read.dvcfiles import (
     DVC_LOCK,
@@ -22,14 +22,25 @@ from exp_ci.read.dvcfiles import (
     Pipeline,
     RecordedOut,
     dvc_file_outs,
+    is_dvc_file,
     join,
     lock_outs,
     pipeline,
 )
 from exp_ci.read.dvcyaml import CachedOut, object_id_problem, path_problem, shown
-from exp_ci.read.templating import Files, SnapshotFs, needs_resolving, resolve
 
-__all__ = ["DVC_LOCK", "DVC_YAML", "DvcFileError", "Output", "outputs_of", "parse_manifest"]
+if TYPE_CHECKING:
+    from exp_ci.read.templating import Files
+
+__all__ = [
+    "DVC_LOCK",
+    "DVC_YAML",
+    "DvcFileError",
+    "Output",
+    "is_dvc_file",
+    "outputs_of",
+    "parse_manifest",
+]
 
 
 @dataclass(frozen=True)
@@ -45,11 +56,6 @@ class Output:
     @property
     def is_dir(self) -> bool:
         return self.obj.md5.endswith(".dir")
-
-
-def is_dvc_file(path: str) -> bool:
-    name = posixpath.basename(path)
-    return name == DVC_LOCK or (name.endswith(".dvc") and name != ".dvc")
 
 
 def load_yaml(path: str, content: bytes) -> Any:
@@ -133,6 +139,8 @@ def outputs_of_lock(
     if isinstance(dvc_yaml, Pipeline):
         declared = dvc_yaml
     elif isinstance(dvc_yaml, Mapping) and isinstance(dvc_yaml.get("stages"), Mapping):
+        from exp_ci.read.templating import SnapshotFs, needs_resolving, resolve
+
         yaml_path = join(posixpath.dirname(lock_path), DVC_YAML)
         try:
             if files is not None and needs_resolving(dvc_yaml):

@@ -41,6 +41,12 @@ class DvcFileError(ValueError):
         super().__init__(f"{where}: {reason}")
 
 
+def is_dvc_file(path: str) -> bool:
+    """Whether a (posix) path names a `dvc.lock` or a `.dvc` file."""
+    name = posixpath.basename(path)
+    return name == DVC_LOCK or (name.endswith(".dvc") and name != ".dvc")
+
+
 def is_templated(value: Any) -> bool:
     return isinstance(value, str) and "${" in value
 
