@@ -22,11 +22,11 @@ from exp_ci.read.dvcfiles import (
     Pipeline,
     RecordedOut,
     dvc_file_outs,
-    is_dvc_file,
     join,
     lock_outs,
     pipeline,
 )
+from exp_ci.read.dvcnames import is_dvc_file
 from exp_ci.read.dvcyaml import CachedOut, object_id_problem, path_problem, shown
 
 if TYPE_CHECKING:

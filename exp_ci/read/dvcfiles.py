@@ -24,8 +24,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-DVC_YAML = "dvc.yaml"
-DVC_LOCK = "dvc.lock"
+from exp_ci.read.dvcnames import DVC_LOCK as DVC_LOCK
+from exp_ci.read.dvcnames import DVC_YAML as DVC_YAML
+
 DEFAULT_PARAMS_FILE = "params.yaml"
 OUT_KINDS = ("outs", "metrics", "plots")
 
@@ -39,12 +40,6 @@ class DvcFileError(ValueError):
         self.reason = reason
         where = f"{path}, line {line}" if line else path
         super().__init__(f"{where}: {reason}")
-
-
-def is_dvc_file(path: str) -> bool:
-    """Whether a (posix) path names a `dvc.lock` or a `.dvc` file."""
-    name = posixpath.basename(path)
-    return name == DVC_LOCK or (name.endswith(".dvc") and name != ".dvc")
 
 
 def is_templated(value: Any) -> bool:
