@@ -11,16 +11,20 @@ command sees the same machine state, `--repeats` times each (medians):
   asked of the remote: what a fresh clone sees;
 - hook incremental: the same push, the index filled by the push of the first commit only:
   B's new manifest and new file are asked, the 20,000 others are known;
-- hook warm: the same push again, every object known from the index;
+- hook warm: the same push again, its DVC file versions checked before;
 - hook, no DVC change: the push of C alone;
 - `dvc status -c`: DVC's comparison of the workspace with the remote;
 - `dvc push`: what DVC's own pre-push hook runs (here: nothing left to push).
 
 The hook runs as pre-commit runs it: its console script in a new process. Every command
 runs with Python's bytecode cache allowed (PYTHONDONTWRITEBYTECODE unset), as installed
-tools run on a user's machine.
+tools run on a user's machine. Each row gives the median and the best run.
 
-    python benchmarks/bench_hook.py [--files 20000] [--repeats 5] [--markdown]
+`--before PATH` also times the warm and the no-DVC-change pushes with the exp-ci of
+another checkout (say, `git worktree add PATH REV`, run through PYTHONPATH), in the same
+rounds, so a change is measured against the same machine state.
+
+    python benchmarks/bench_hook.py [--files 20000] [--repeats 5] [--markdown] [--before PATH]
 """
 
 from __future__ import annotations
@@ -108,8 +112,12 @@ def pre_push(env: Mapping[str, str], from_ref: str, to_ref: str) -> dict[str, st
 
 
 def measure(
-    root: Path, commits: Mapping[str, str], env: Mapping[str, str], repeats: int
-) -> dict[str, float]:
+    root: Path,
+    commits: Mapping[str, str],
+    env: Mapping[str, str],
+    repeats: int,
+    before: Path | None = None,
+) -> dict[str, list[float]]:
     index = root / ".dvc" / "tmp" / "exp-ci"
     push_data = pre_push(env, commits["first"], commits["data"])
     push_first = pre_push(env, "0" * 40, commits["first"])
@@ -130,13 +138,19 @@ def measure(
         ("dvc status -c", lambda: None, env, [DVC, "status", "-c", "-q"]),
         ("dvc push", lambda: None, env, [DVC, "push", "-q"]),
     ]
+    if before is not None:
+        old = {"PYTHONPATH": str(before)}
+        steps[3:3] = [
+            ("hook warm, before", lambda: None, {**push_data, **old}, [HOOK]),
+            ("hook, no DVC change, before", lambda: None, {**push_docs, **old}, [HOOK]),
+        ]
     times: dict[str, list[float]] = {name: [] for name, *_ in steps}
     run(root, env, DVC, "status", "-c", "-q")  # DVC's own hash cache, as on a used machine
     for _ in range(repeats):
         for name, prepare, step_env, command in steps:
             prepare()
             times[name].append(timed(root, step_env, *command))
-    return {name: statistics.median(values) for name, values in times.items()}
+    return times
 
 
 def ratio(slow: float, fast: float) -> str:
@@ -144,23 +158,37 @@ def ratio(slow: float, fast: float) -> str:
     return f"{value:.1f}x" if value < 9.95 else f"{value:.0f}x"
 
 
-def report(medians: Mapping[str, float], markdown: bool) -> str:
-    cold, warm = medians["hook cold"], medians["hook warm"]
-    incremental, docs = medians["hook incremental"], medians["hook, no DVC change"]
-    status, push = medians["dvc status -c"], medians["dvc push"]
-    rows = [
-        ("hook cold (no index)", cold, f"{ratio(status, cold)} vs dvc status -c"),
-        ("hook incremental (1 new file)", incremental, f"{ratio(push, incremental)} vs dvc push"),
-        ("hook warm (all known)", warm, f"{ratio(push, warm)} vs dvc push"),
-        ("hook, push without DVC change", docs, f"{ratio(push, docs)} vs dvc push"),
-        ("dvc status -c", status, ""),
-        ("dvc push (nothing to push)", push, ""),
-    ]
+def report(times: Mapping[str, list[float]], markdown: bool) -> str:
+    """Median and best of each command; ratios of medians, and of bests for the warm check."""
+    median = {name: statistics.median(values) for name, values in times.items()}
+    best = {name: min(values) for name, values in times.items()}
+    status, push = median["dvc status -c"], median["dvc push"]
+    labels = {
+        "hook cold": ("hook cold (no index)", "dvc status -c"),
+        "hook incremental": ("hook incremental (1 new file)", "dvc push"),
+        "hook warm": ("hook warm (checked before)", "dvc push"),
+        "hook warm, before": ("hook warm, --before", "dvc push"),
+        "hook, no DVC change": ("hook, push without DVC change", "dvc push"),
+        "hook, no DVC change, before": ("hook, no DVC change, --before", "dvc push"),
+        "dvc status -c": ("dvc status -c", None),
+        "dvc push": ("dvc push (nothing to push)", None),
+    }
+    rows = []
+    for name, (label, against) in labels.items():
+        if name not in times:
+            continue
+        note = ""
+        if against is not None:
+            reference = status if against == "dvc status -c" else push
+            note = f"{ratio(reference, median[name])} vs {against}"
+            if name.startswith("hook warm"):
+                note += f" (best: {ratio(best['dvc push'], best[name])})"
+        rows.append((label, median[name], best[name], note))
     if markdown:
-        lines = ["| Command | Median | Ratio |", "|---|---:|---:|"]
-        lines += [f"| {name} | {seconds:.3f} s | {note} |" for name, seconds, note in rows]
+        lines = ["| Command | Median | Best | Ratio |", "|---|---:|---:|---:|"]
+        lines += [f"| {n} | {m:.3f} s | {b:.3f} s | {note} |" for n, m, b, note in rows]
     else:
-        lines = [f"{name:32} {seconds:7.3f} s   {note}" for name, seconds, note in rows]
+        lines = [f"{n:32} {m:7.3f} s  best {b:7.3f} s   {note}" for n, m, b, note in rows]
     return "\n".join(lines)
 
 
@@ -175,6 +203,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--files", type=int, default=20_000, help="files in data/ (20000)")
     parser.add_argument("--repeats", type=int, default=5, help="runs per command (5)")
     parser.add_argument("--markdown", action="store_true", help="print a markdown table")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        metavar="PATH",
+        help="also time the warm and no-DVC-change pushes with the exp-ci of this checkout",
+    )
     args = parser.parse_args(argv)
     if args.files < 1 or args.repeats < 1:
         sys.exit("error: --files and --repeats must be positive")
@@ -186,10 +220,13 @@ def main(argv: list[str] | None = None) -> int:
         root, commits = build(Path(folder), args.files, env)
         print(
             f"# data/ of {args.files + 1} files, pushed to a local DVC remote "
-            f"(built in {time.perf_counter() - start:.0f} s); median of {args.repeats} runs",
+            f"(built in {time.perf_counter() - start:.0f} s); {args.repeats} runs each",
             flush=True,
         )
-        print(report(measure(root, commits, env, args.repeats), args.markdown))
+        print(f"# load average (1, 5, 15 min) before: {os.getloadavg()}", flush=True)
+        times = measure(root, commits, env, args.repeats, args.before)
+        print(f"# load average after: {os.getloadavg()}", flush=True)
+        print(report(times, args.markdown))
     return 0
 
 

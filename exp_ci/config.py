@@ -10,10 +10,12 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from exp_ci.errors import UserError
-from exp_ci.model import Direction
+
+if TYPE_CHECKING:
+    from exp_ci.model import Direction
 
 CONFIG_FILE = ".exp-ci.yaml"
 DEFAULT_PRECISION = 5  # significant digits, as `dvc exp show`
@@ -21,6 +23,8 @@ DEFAULT_PRECISION = 5  # significant digits, as `dvc exp show`
 
 @dataclass(frozen=True)
 class Settings:
+    """Project defaults for options, from `.exp-ci.yaml` or `[tool.exp-ci]`."""
+
     metric: str | None = None
     direction: Direction | None = None
     precision: int | None = None
@@ -112,6 +116,8 @@ def parse_settings(raw: Any, source: str) -> Settings:
 
 def _typed(name: str, value: Any, source: str) -> Any:
     if name == "direction":
+        from exp_ci.model import Direction
+
         try:
             return Direction(str(value))
         except ValueError:

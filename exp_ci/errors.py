@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from collections.abc import Callable
 
 EXIT_OK = 0
@@ -54,6 +53,8 @@ def _run(command: Callable[[], int], verbose: bool) -> int:
         return EXIT_OK
     except Exception as error:
         if verbose:
+            import traceback
+
             traceback.print_exc()
         print(
             f"exp-ci: internal error: {type(error).__name__}: {error}\n{BUG_REPORT_HINT}"

@@ -29,6 +29,7 @@ import sys
 import threading
 import unicodedata
 from collections.abc import Iterator, Mapping
+from functools import cache
 from typing import Any, TextIO
 
 # Characters the runner's culture-sensitive comparisons ignore (NUL and other controls,
@@ -37,7 +38,12 @@ _IGNORABLE_CATEGORIES = frozenset({"Cc", "Cf", "Mn", "Me"})
 _HANGUL_FILLERS = frozenset("\u115f\u1160\u3164\uffa0")
 # Printable ASCII but `#`, `:` and `[`, with at least one non-space: a run of it only ends
 # the line's start and any `#` sequence, so it passes unchanged in one step.
-_PLAIN_RUN = re.compile(r"[ ]*[!-\"$-9;-Z\\\]-~][ !-\"$-9;-Z\\\]-~]*")
+_PLAIN_RUN = r"[ ]*[!-\"$-9;-Z\\\]-~][ !-\"$-9;-Z\\\]-~]*"
+
+
+@cache
+def _plain_run() -> re.Pattern[str]:
+    return re.compile(_PLAIN_RUN)  # compiled on first use: outside Actions, never
 
 
 def _ignorable(char: str) -> bool:
@@ -61,7 +67,7 @@ class Neutraliser:
         out: list[str] = []
         position, end = 0, len(text)
         while position < end:
-            plain = _PLAIN_RUN.match(text, position)
+            plain = _plain_run().match(text, position)
             if plain is not None:  # the common case, in one step: nothing to escape here
                 out.append(plain.group())
                 position = plain.end()

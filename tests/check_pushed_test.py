@@ -263,22 +263,101 @@ def test_an_http_remote_is_read_through_dvcs_own_filesystem_layer(pushed, env, h
     assert "images/img-0003.txt" in said and "DVC remote 'web'" in said
 
 
+INDEX_DIR = Path(".dvc") / "tmp" / "exp-ci" / "remote-index"
+
+
 def test_objects_seen_in_the_remote_are_remembered_until_no_index(pushed, env, hook):
     root, base = pushed
     new = add_image(root, env)
     run(root, "dvc", "push", "-q", env=env)
     assert hook(root, environ=pre_push_env(base, new)) == (0, "")
-    index = next((root / ".dvc" / "tmp" / "exp-ci" / "remote-index").iterdir())
+    (index,) = [p for p in (root / INDEX_DIR).iterdir() if not p.name.startswith("checked-")]
     assert index.read_text().count("\n") == 1 + 1002  # header, manifest, 1,001 files
     object_path(storage_of(root), md5("image 5\n")).unlink()
 
-    code, said = hook(root, "-v", environ=pre_push_env(base, new))
+    code, said = hook(root, "-v", environ=pre_push_env(base, new))  # the same push again
+    assert code == 0
+    assert "every output of the 1 DVC file version(s) being pushed was in its DVC" in said
+    # A rewritten images.dvc that records the same objects: read, answered by the index.
+    write(root, {"images.dvc": (root / "images.dvc").read_text() + "desc: the images\n"})
+    rewritten = commit_all(root, "describe the images", env)
+    code, said = hook(root, "-v", environ=pre_push_env(base, rewritten))
     assert code == 0
     assert "0 objects asked of the remote" in said, said
 
-    code, said = hook(root, "--no-index", environ=pre_push_env(base, new))
+    code, said = hook(root, "--no-index", environ=pre_push_env(base, rewritten))
     assert code == 1
     assert "images/img-0005.txt" in said
+
+
+# What a check found is remembered per DVC file version (index.CheckedVersions), keyed on
+# everything it read; each test changes one of those, and the check must run in full again.
+
+
+def test_a_failed_check_is_not_remembered(pushed, env, hook):
+    root, base = pushed
+    new = add_image(root, env)  # not pushed
+
+    assert hook(root, environ=pre_push_env(base, new))[0] == 1
+    assert hook(root, environ=pre_push_env(base, new))[0] == 1
+
+
+def test_a_remembered_check_is_redone_when_the_remote_config_changes(pushed, env, hook, tmp_path):
+    root, base = pushed
+    new = add_image(root, env)
+    run(root, "dvc", "push", "-q", env=env)
+    (tmp_path / "empty").mkdir()
+    run(root, "dvc", "remote", "add", "empty", str(tmp_path / "empty"), env=env)
+    assert hook(root, environ=pre_push_env(base, new)) == (0, "")
+
+    assert hook(root, "-r", "empty", environ=pre_push_env(base, new))[0] == 1  # --remote
+    run(root, "dvc", "remote", "modify", "storage", "url", str(tmp_path / "empty"), env=env)
+    assert hook(root, environ=pre_push_env(base, new))[0] == 1  # the default remote's URL
+
+
+def test_a_remote_from_dvcs_global_config_is_never_remembered(
+    pushed, env, hook, tmp_path, monkeypatch
+):
+    root, base = pushed
+    new = add_image(root, env)
+    run(root, "dvc", "push", "-q", env=env)
+    isolated = {**env, "DVC_GLOBAL_CONFIG_DIR": str(tmp_path / "global")}
+    monkeypatch.setenv("DVC_GLOBAL_CONFIG_DIR", isolated["DVC_GLOBAL_CONFIG_DIR"])
+    run(root, "dvc", "remote", "add", "--global", "shared", str(storage_of(root)), env=isolated)
+    assert hook(root, "-r", "shared", environ=pre_push_env(base, new)) == (0, "")
+
+    (tmp_path / "empty").mkdir()
+    run(
+        root,
+        "dvc",
+        "remote",
+        "modify",
+        "--global",
+        "shared",
+        "url",
+        str(tmp_path / "empty"),
+        env=isolated,
+    )
+    assert hook(root, "-r", "shared", environ=pre_push_env(base, new))[0] == 1
+
+
+def test_the_same_dvc_lock_in_another_commit_is_checked_with_that_commits_dvc_yaml(
+    pushed, env, hook
+):
+    root, base = pushed
+    trained = retrain(root, env, seed=5)
+    run(root, "dvc", "push", "-q", env=env)  # model.pkl; scratch.bin is `push: false`
+    assert hook(root, environ=pre_push_env(base, trained)) == (0, "")
+    # The same dvc.lock on another branch, whose dvc.yaml pushes scratch.bin too.
+    run(root, "git", "checkout", "-q", "-b", "push-scratch", base, env=env)
+    run(root, "git", "checkout", trained, "--", "dvc.lock", "seed.txt", env=env)
+    write(root, {"dvc.yaml": (root / "dvc.yaml").read_text().replace("push: false", "push: true")})
+    other = commit_all(root, "push scratch.bin too", env)
+
+    code, said = hook(root, environ=pre_push_env(base, other))
+    assert code == 1
+    scratch = md5("scratch 5\n")
+    assert f"scratch.bin  md5 {scratch}" in said
 
 
 def test_a_directory_manifest_missing_everywhere_is_missing_data_not_a_crash(pushed, env, hook):

@@ -20,17 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 from exp_ci.errors import UserError
 from exp_ci.read.dvcyaml import CachedOut
-from exp_ci.read.states import (
-    RUN_FOLDER,
-    SHA,
-    TEMP_RUN_FOLDER,
-    QueueEntry,
-    failure_reason,
-    run_state,
-)
 
 if TYPE_CHECKING:
     from exp_ci.adapters.dvc_fork import PreloadedDvc
+    from exp_ci.read.states import QueueEntry
 
 
 def _read_config(path: Path) -> configparser.ConfigParser:
@@ -93,6 +86,8 @@ LOG_TAIL_BYTES = 16_384  # of a failed run's output, enough for its last error l
 def run_infos(project_root: Path) -> dict[str, QueueEntry]:
     """Stash SHA -> the state DVC's info files give its runs: running or failed (finished
     ones are experiment refs). Files that are not DVC's shape are skipped."""
+    from exp_ci.read.states import RUN_FOLDER, TEMP_RUN_FOLDER
+
     found: dict[str, QueueEntry] = {}
     for folder, temp in ((RUN_FOLDER, False), (TEMP_RUN_FOLDER, True)):
         try:
@@ -107,6 +102,8 @@ def run_infos(project_root: Path) -> dict[str, QueueEntry]:
 
 
 def _run_entry(run: Path, temp: bool) -> QueueEntry | None:
+    from exp_ci.read.states import SHA, QueueEntry, failure_reason, run_state
+
     info = _json_file(run / f"{run.name}.run")
     if not SHA.match(run.name) or not isinstance(info, dict):
         return None
@@ -490,6 +487,8 @@ def share_project_config(project_root: Path, workspace: Path) -> Path:
 
 @dataclass(frozen=True)
 class ExpRunResult:
+    """How one `dvc exp run` ended."""
+
     exit_code: int  # DVC's
     output: str  # DVC's stdout (the stage commands' output too), then its stderr
     command_exit_code: int | None = None  # the failing stage command's, when DVC names it

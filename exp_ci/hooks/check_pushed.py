@@ -16,9 +16,8 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from exp_ci.errors import EXIT_CHECK_FAILED, EXIT_OK, UserError, run_guarded
 
@@ -26,6 +25,7 @@ if TYPE_CHECKING:
     from exp_ci.adapters.dvc import LocalCache, RemoteLocation
     from exp_ci.adapters.gitcli import GitReader
     from exp_ci.hooks.history import DvcFileVersion
+    from exp_ci.hooks.index import CheckedVersions
     from exp_ci.hooks.outputs import Output
     from exp_ci.hooks.verify import Verdict
     from exp_ci.read.dvcyaml import CachedOut
@@ -35,8 +35,13 @@ PRE_COMMIT = "pre-commit"
 PRE_PUSH = "pre-push"
 
 
-@dataclass(frozen=True)
-class CheckOptions:
+# The records here are NamedTuples, not dataclasses: a push that the index answers needs
+# nothing else from this module, and importing `dataclasses` is a sixth of its time.
+
+
+class CheckOptions(NamedTuple):
+    """What to check, from the command line and pre-commit's environment."""
+
     repo: Path = Path()
     stage: str = PRE_PUSH
     to_ref: str = "HEAD"
@@ -181,10 +186,51 @@ def check_pushed(options: CheckOptions) -> int:
         if options.verbose:
             _say(f"{PROG}: no dvc.lock or .dvc file changes in {scope}; nothing to check")
         return EXIT_OK
+    memory = _checked_versions(git, versions, options)
+    if memory is not None and all(key in seen for seen, keys in memory.values() for key in keys):
+        if options.verbose:
+            _say(
+                f"{PROG}: every output of the {len(versions)} DVC file version(s) being pushed "
+                "was in its DVC remote at an earlier check (remembered in "
+                f"{INDEX_DIR_SHOWN}; --no-index asks the remote again)"
+            )
+        return EXIT_OK
     status = EXIT_OK
     for root, outputs in read_outputs(git, versions).items():
-        status |= _check_project(root, outputs, options, scope, lambda: _fix_command(git, options))
+        code, verified = _check_project(
+            root, outputs, options, scope, lambda: _fix_command(git, options)
+        )
+        status |= code
+        if verified and memory is not None and root in memory:
+            seen, keys = memory[root]
+            seen.add(keys)
     return status
+
+
+INDEX_DIR_SHOWN = ".dvc/tmp/exp-ci/remote-index/"
+
+
+def _checked_versions(
+    git: GitReader, versions: list[DvcFileVersion], options: CheckOptions
+) -> dict[Path, tuple[CheckedVersions, list[str]]] | None:
+    """Per DVC project, the versions already checked there (`index.CheckedVersions`) and the
+    keys of the pushed ones; None when that memory does not apply (the pre-commit stage
+    checks the local cache; --no-index asks the remote about everything)."""
+    if options.stage != PRE_PUSH or not options.use_index:
+        return None
+    from exp_ci.hooks.index import CheckedVersions
+
+    roots: dict[str, Path | None] = {}
+    memory: dict[Path, tuple[CheckedVersions, list[str]]] = {}
+    for version in versions:
+        root = _project_root(git.root, version.path, roots)
+        if root is None:
+            continue  # not DVC's: read_outputs skips it too
+        if root not in memory:
+            memory[root] = (CheckedVersions.load(root, options.remote), [])
+        tree = version.tree if version.is_lock else None  # a .dvc file is read on its own
+        memory[root][1].append(CheckedVersions.key(version.path, version.blob, tree))
+    return memory
 
 
 def read_outputs(git: GitReader, versions: list[DvcFileVersion]) -> dict[Path, list[Output]]:
@@ -252,12 +298,19 @@ class LocalStore:
         return self.cache.read(obj)
 
 
-@dataclass(frozen=True)
-class RemoteCheck:
+class RemoteCheck(NamedTuple):
+    """One DVC remote's answer for the outputs that go to it."""
+
     location: RemoteLocation
     outputs: list[Output]
     verdict: Verdict | None  # None: the remote could not be reached
     unreachable: str = ""
+    from_project_config: bool = True  # False: found in DVC's global or system config
+
+    @property
+    def verified(self) -> bool:
+        """Every output found, in a remote the project's own config names."""
+        return self.verdict is not None and not self.verdict.missing and self.from_project_config
 
 
 def _check_project(
@@ -266,7 +319,9 @@ def _check_project(
     options: CheckOptions,
     scope: str,
     fix_command: Callable[[], str],
-) -> int:
+) -> tuple[int, bool]:
+    """Check one project's outputs and report; the exit status, and whether every output
+    was verified in its remote (the versions may then be remembered as checked)."""
     from exp_ci.adapters.dvc import LocalCache
     from exp_ci.hooks import report
     from exp_ci.hooks.verify import find_missing, unique_outputs
@@ -277,11 +332,11 @@ def _check_project(
         local = find_missing(outputs, LocalStore(cache), read_local=cache.read)
         if local.missing:
             _say(report.local_missing_report(local.missing, verbose=options.verbose))
-            return EXIT_CHECK_FAILED
+            return EXIT_CHECK_FAILED, False
         if options.verbose:
             _say(f"{PROG}: {report.count(len(outputs), 'staged output')} in the local cache")
         if not options.require_remote:
-            return EXIT_OK
+            return EXIT_OK, False
     checks = check_remotes(root, outputs, cache, options)
     if options.fix and any(c.verdict and c.verdict.missing for c in checks):
         _fix(root, checks, cache, quiet=options.quiet)
@@ -316,7 +371,7 @@ def _check_project(
                 f"({report.count(check.verdict.asked, 'object')} asked of the remote, the "
                 "rest known from the index)"
             )
-    return status
+    return status, all(check.verified for check in checks)
 
 
 def in_cache(cache: LocalCache, obj: CachedOut) -> bool:
@@ -327,7 +382,7 @@ def check_remotes(
     root: Path, outputs: list[Output], cache: LocalCache, options: CheckOptions
 ) -> list[RemoteCheck]:
     """Check outputs against their remotes, asking each only about objects its index lacks."""
-    from exp_ci.adapters.dvc import DvcRemote, RemoteUnreachable, remote_location
+    from exp_ci.adapters.dvc import DvcRemote, RemoteUnreachable, find_remote, remote_location
     from exp_ci.hooks.index import EmptyIndex, VerifiedIndex
     from exp_ci.hooks.verify import find_missing
 
@@ -336,7 +391,8 @@ def check_remotes(
         by_remote.setdefault(options.remote or output.remote, []).append(output)
     checks = []
     for name, group in by_remote.items():
-        location = remote_location(root, name)
+        found = find_remote(root, name)
+        location = found or remote_location(root, name)
         index = VerifiedIndex.load(root, location.url)
         remote = DvcRemote(root, location)
         try:
@@ -352,7 +408,7 @@ def check_remotes(
         finally:
             remote.close()
         index.add(verdict.present)
-        checks.append(RemoteCheck(location, group, verdict))
+        checks.append(RemoteCheck(location, group, verdict, from_project_config=found is not None))
     return checks
 
 

@@ -5,8 +5,11 @@ later push needs to ask the remote only about objects it has not seen there. One
 per remote, named after a hash of the remote's URL; one object per line, written as its
 path inside the remote (`files/md5/ab/cdef…`, DVC 2: `ab/cdef…`). A directory's `.dir`
 line means the manifest and every file it lists were there. Lines are only appended; a line
-cut short by a crash is ignored (and the next append starts on a new line). Deleting the
-file (or `--no-index`) forgets everything.
+cut short by a crash is ignored (and the next append starts on a new line).
+
+Beside them, `CheckedVersions` remembers DVC file versions whose every output was found
+in its remote, so a push of those asks nothing and reads no DVC file: see its docstring.
+Deleting the folder (or `--no-index`) forgets everything.
 """
 
 from __future__ import annotations
@@ -15,10 +18,15 @@ import hashlib
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from exp_ci.read.dvcyaml import CachedOut
+import exp_ci
+
+if TYPE_CHECKING:
+    from exp_ci.read.dvcyaml import CachedOut
 
 INDEX_DIR = Path(".dvc") / "tmp" / "exp-ci" / "remote-index"
+CHECKED_FORMAT = "1"  # of the checked-versions files; a new rule for outputs: a new number
 
 
 def object_key(obj: CachedOut) -> str:
@@ -67,6 +75,8 @@ class VerifiedIndex:
         return len(self._all())
 
     def __contains__(self, obj: object) -> bool:
+        from exp_ci.read.dvcyaml import CachedOut
+
         if not isinstance(obj, CachedOut):
             return False
         key = object_key(obj)
@@ -84,27 +94,9 @@ class VerifiedIndex:
         new = [key for key in wanted if key not in keys]
         if not new:
             return 0
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        data = (self._line_start() + "".join(f"{key}\n" for key in new)).encode("ascii")
-        # One append-mode write: concurrent hooks interleave whole lines, never parts.
-        descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(descriptor, data)
-        finally:
-            os.close(descriptor)
+        _append(self.path, f"# objects verified in {self.remote_url}\n", new)
         keys.update(new)
         return len(new)
-
-    def _line_start(self) -> str:
-        """A header for a new file; a newline after a line a crash cut short."""
-        try:
-            with self.path.open("rb") as file:
-                file.seek(-1, os.SEEK_END)
-                return "" if file.read(1) == b"\n" else "\n"
-        except FileNotFoundError:
-            return f"# objects verified in {self.remote_url}\n"
-        except OSError:  # empty
-            return ""
 
 
 class EmptyIndex:
@@ -118,3 +110,72 @@ class EmptyIndex:
 
     def add(self, objects: Iterable[CachedOut]) -> int:
         return self._index.add(objects)
+
+
+def _append(path: Path, header: str, lines: Iterable[str]) -> None:
+    """Append whole lines in one append-mode write, so concurrent hooks interleave whole
+    lines, never parts: after `header` in a new file, after a newline when a crash cut
+    the last line short."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        size = os.fstat(descriptor).st_size
+        last = os.pread(descriptor, 1, size - 1) if size else b""
+        start = header if not size else "" if last == b"\n" else "\n"
+        os.write(descriptor, (start + "".join(f"{line}\n" for line in lines)).encode("ascii"))
+    finally:
+        os.close(descriptor)
+
+
+class CheckedVersions:
+    """DVC file versions whose every pushed output was found in its DVC remote.
+
+    What a check of one version finds is fixed by what it reads: the version's Git objects
+    (the file's blob; for a `dvc.lock`, its commit's tree, which holds the `dvc.yaml` and
+    what templating reads), the project's `.dvc/config` and `.dvc/config.local` (which
+    remote each output goes to, and its URL), `--remote`, the project's folder (a relative
+    URL is resolved from it) and exp-ci's rules (its version) — and by the remote, whose
+    objects, once there, stay (content addressed: the assumption of the object index).
+    So a version is remembered under a key of all of those, in a file named after the
+    project part, only when every output was found and each remote came from the
+    project's own config (DVC's global config is not part of the key); any change to one
+    of them is a new key, and the check runs in full. One line per version: a hash.
+    """
+
+    def __init__(self, path: Path, text: str = "") -> None:
+        self.path = path
+        self._text = "\n" + text[: text.rfind("\n") + 1]
+
+    @classmethod
+    def load(cls, project_root: Path, remote: str | None) -> CheckedVersions:
+        """The versions checked in this project with this `--remote` (None: each output's
+        own remote, else the default) and the project's config as it is now."""
+        project = (CHECKED_FORMAT, exp_ci.__version__, str(project_root), remote or "")
+        digest = hashlib.sha256("\0".join(project).encode("utf-8", "surrogateescape"))
+        for name in ("config", "config.local"):
+            try:
+                config = (project_root / ".dvc" / name).read_bytes()
+            except OSError:
+                config = b"(none)"
+            digest.update(b"\0%d\0" % len(config) + config)
+        path = project_root / INDEX_DIR / f"checked-{digest.hexdigest()[:20]}.txt"
+        try:
+            text = path.read_text(encoding="ascii", errors="replace")
+        except OSError:
+            text = ""
+        return cls(path, text)
+
+    @staticmethod
+    def key(path: str, blob: str, tree: str | None) -> str:
+        """A version by its repository path, blob and (for a `dvc.lock`) commit tree."""
+        identity = "\0".join((path, blob, tree or "")).encode("utf-8", "surrogateescape")
+        return hashlib.sha256(identity).hexdigest()[:32]
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and f"\n{key}\n" in self._text
+
+    def add(self, keys: Iterable[str]) -> None:
+        new = [key for key in dict.fromkeys(keys) if key not in self]
+        if new:
+            _append(self.path, "# DVC file versions whose outputs were all in their remotes\n", new)
+            self._text += "".join(f"{key}\n" for key in new)

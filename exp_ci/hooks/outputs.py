@@ -13,7 +13,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from exp_ci.read.dvcfiles import (
     DVC_LOCK,
@@ -26,10 +26,21 @@ from exp_ci.read.dvcfiles import (
     lock_outs,
     pipeline,
 )
+from exp_ci.read.dvcnames import is_dvc_file
 from exp_ci.read.dvcyaml import CachedOut, object_id_problem, path_problem, shown
-from exp_ci.read.templating import Files, SnapshotFs, needs_resolving, resolve
 
-__all__ = ["DVC_LOCK", "DVC_YAML", "DvcFileError", "Output", "outputs_of", "parse_manifest"]
+if TYPE_CHECKING:
+    from exp_ci.read.templating import Files
+
+__all__ = [
+    "DVC_LOCK",
+    "DVC_YAML",
+    "DvcFileError",
+    "Output",
+    "is_dvc_file",
+    "outputs_of",
+    "parse_manifest",
+]
 
 
 @dataclass(frozen=True)
@@ -47,11 +58,6 @@ class Output:
         return self.obj.md5.endswith(".dir")
 
 
-def is_dvc_file(path: str) -> bool:
-    name = posixpath.basename(path)
-    return name == DVC_LOCK or (name.endswith(".dvc") and name != ".dvc")
-
-
 def load_yaml(path: str, content: bytes) -> Any:
     """A DVC file's document, read as DVC reads it (YAML 1.2); errors name the line.
     Bounded as every parsed file is (`exp_ci.limits`)."""
@@ -66,7 +72,10 @@ def load_yaml(path: str, content: bytes) -> Any:
         raise DvcFileError(path, f"not UTF-8 text ({error.reason})") from None
     from exp_ci.read import fastyaml
 
-    document = fastyaml.load(text)
+    # DVC's own layout, without importing PyYAML; then libyaml; then DVC's parser (ruamel).
+    document = fastyaml.load_block(text)
+    if document is None:
+        document = fastyaml.load(text)
     if document is not None:
         return document
     from ruamel.yaml import YAML
@@ -130,6 +139,8 @@ def outputs_of_lock(
     if isinstance(dvc_yaml, Pipeline):
         declared = dvc_yaml
     elif isinstance(dvc_yaml, Mapping) and isinstance(dvc_yaml.get("stages"), Mapping):
+        from exp_ci.read.templating import SnapshotFs, needs_resolving, resolve
+
         yaml_path = join(posixpath.dirname(lock_path), DVC_YAML)
         try:
             if files is not None and needs_resolving(dvc_yaml):

@@ -46,6 +46,8 @@ class Missing:
 
 @dataclass(frozen=True)
 class Verdict:
+    """What a store holds of some outputs."""
+
     missing: tuple[Missing, ...]
     present: frozenset[CachedOut]  # objects seen in the store; directories only when whole
     asked: int  # objects the store was asked about

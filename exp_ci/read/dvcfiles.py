@@ -24,8 +24,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-DVC_YAML = "dvc.yaml"
-DVC_LOCK = "dvc.lock"
+from exp_ci.read.dvcnames import DVC_LOCK as DVC_LOCK
+from exp_ci.read.dvcnames import DVC_YAML as DVC_YAML
+
 DEFAULT_PARAMS_FILE = "params.yaml"
 OUT_KINDS = ("outs", "metrics", "plots")
 
