@@ -13,9 +13,8 @@ import contextlib
 import subprocess
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 
 from exp_ci.errors import UserError
 
@@ -74,8 +73,9 @@ class GitReader:
         }
 
 
-@dataclass(frozen=True)
-class GitObject:
+class GitObject(NamedTuple):
+    """One object of a batch (a NamedTuple: the hook's warm path imports no dataclasses)."""
+
     kind: str  # blob, tree, commit, tag
     size: int
     data: bytes | None  # None when it is larger than the reader's `max_size`
