@@ -1,12 +1,15 @@
 """Kill tests: SIGKILL of the whole process group at seeded random moments and at the
 moments that matter (mid-upload, right after a ref reached origin), for `persist --push`
-and `run --push` on a local DVC remote. After each kill: every ref on origin has all of
-its data in the DVC remote (checked with the hook's verifier, no index), and rerunning
-the same command completes. Bounded: a few trials each, seeded, so CI time stays small.
+and `run --push`, on a local DVC remote and on S3 (moto's server on 127.0.0.1, dvc-s3).
+After each kill: every ref on origin has all of its data in the DVC remote, read from the
+remote's own listing (the folder's files, the bucket's keys; never DVC's word), and
+rerunning the same command completes. Bounded: a few trials each, seeded, so CI time
+stays small.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -14,12 +17,14 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
-from exp_ci.hooks.publish import ensure_data
 from tests.helpers.project import exp_ci, run
+from tests.helpers.s3 import S3
 from tests.helpers.sweep_project import build_template, clone, copy_template
 
 pytestmark = pytest.mark.slow
@@ -43,7 +48,7 @@ def kill_when(process: subprocess.Popen, ready, deadline: float) -> None:
     """SIGKILL the group once `ready()` is true (or at the deadline, or never if it ended)."""
     end = time.monotonic() + deadline
     while process.poll() is None and time.monotonic() < end and not ready():
-        time.sleep(0.01)
+        time.sleep(0.02)
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGKILL)
     process.wait()
@@ -60,18 +65,78 @@ def origin_refs(repo: Path, env) -> dict[str, str]:
     return refs
 
 
-def refs_without_data(repo: Path, env) -> list[str]:
+@dataclass(frozen=True)
+class Store:
+    """The DVC remote of a test, read as what it holds: a folder's files or a bucket's keys
+    (`ab/cdef...` below `files/md5/`), without DVC."""
+
+    root: Path  # the sweep project's folder (storage/ for the local kind)
+    s3: S3 | None
+
+    @property
+    def kind(self) -> str:
+        return "local" if self.s3 is None else "s3"
+
+    def configure(self, repo: Path, env) -> None:
+        if self.s3 is not None:
+            self.s3.configure(repo, run, env)
+
+    def objects(self) -> set[str]:
+        if self.s3 is None:
+            folder = self.root / "storage" / "files" / "md5"
+            return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+        keys = self.s3.stored_keys()
+        return {key.split("/files/md5/", 1)[1] for key in keys if "/files/md5/" in key}
+
+    def read(self, md5: str) -> bytes:
+        if self.s3 is None:
+            return (self.root / "storage" / "files" / "md5" / md5[:2] / md5[2:]).read_bytes()
+        answer = self.s3.client().get_object(Bucket=self.s3.bucket, Key=self.s3.object_key(md5))
+        return answer["Body"].read()
+
+    def empty(self) -> None:
+        if self.s3 is None:
+            shutil.rmtree(self.root / "storage")
+            (self.root / "storage").mkdir()
+            return
+        client = self.s3.client()
+        for key in self.s3.stored_keys():
+            client.delete_object(Bucket=self.s3.bucket, Key=key)
+
+
+def recorded_md5s(repo: Path, commit: str, env) -> list[str]:
+    """The objects the commit's dvc.lock records for its cached outputs (`cache: false`
+    ones stay in Git; the sweep project has no .dvc files)."""
+    stages = yaml.safe_load(run(repo, "git", "show", f"{commit}:dvc.yaml", env=env))["stages"]
+    cached = set()
+    for stage, spec in stages.items():
+        for kind in ("outs", "metrics", "plots"):
+            for out in spec.get(kind, []):
+                path, options = next(iter(out.items())) if isinstance(out, dict) else (out, {})
+                if options.get("cache", True):
+                    cached.add((stage, path))
+    lock = yaml.safe_load(run(repo, "git", "show", f"{commit}:dvc.lock", env=env))
+    return [
+        out["md5"]
+        for stage, entry in lock["stages"].items()
+        for out in entry.get("outs", [])
+        if (stage, out["path"]) in cached
+    ]
+
+
+def refs_without_data(repo: Path, env, store: Store) -> list[str]:
+    held = store.objects()
     lacking = []
     for ref, commit in origin_refs(repo, env).items():
         run(repo, "git", "fetch", "-q", "origin", commit, env=env)
-        checks = ensure_data(repo, [commit], "storage", push=False)
-        if not all(check.complete for check in checks):
+        wanted = []
+        for md5 in recorded_md5s(repo, commit, env):
+            wanted.append(md5)
+            if md5.endswith(".dir") and f"{md5[:2]}/{md5[2:]}" in held:
+                wanted += [entry["md5"] for entry in json.loads(store.read(md5))]
+        if any(f"{md5[:2]}/{md5[2:]}" not in held for md5 in wanted):
             lacking.append(ref)
     return lacking
-
-
-def stored(root: Path) -> int:
-    return sum(1 for p in (root / "storage").rglob("*") if p.is_file())
 
 
 @pytest.fixture
@@ -80,66 +145,87 @@ def sweep_root(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, session
     return copy_template(template, tmp_path)
 
 
+@pytest.fixture(params=["local", "s3"])
+def store(request: pytest.FixtureRequest, sweep_root: Path) -> Store:
+    """The DVC remote the trials push to: the local folder, or a bucket on moto's server."""
+    s3 = request.getfixturevalue("s3") if request.param == "s3" else None
+    return Store(sweep_root, s3)
+
+
 def moments(seed_offset: int, longest: float) -> list[tuple[str, float]]:
     chance = random.Random(SEED + seed_offset)
     return [(f"random {n}", chance.uniform(0, longest)) for n in range(RANDOM_TRIALS)]
 
 
-def test_persist_push_killed_anywhere_leaves_no_ref_without_data(sweep_root: Path, env):
+def aimed(moment: str, store: Store, repo: Path, env):
+    """When to kill: when the remote gained an object, or origin a ref; else at the time."""
+    if moment == "mid-upload":
+        before = len(store.objects())
+        return lambda: len(store.objects()) > before
+    if moment.startswith("after"):
+        refs = len(origin_refs(repo, env))
+        return lambda: len(origin_refs(repo, env)) > refs
+    return lambda: False
+
+
+AIMED = [("mid-upload", 30.0), ("after a ref reached origin", 30.0)]
+
+
+def test_persist_push_killed_anywhere_leaves_no_ref_without_data(
+    sweep_root: Path, store: Store, env
+):
     source = clone(sweep_root, "source", env)
     made = exp_ci(source, env, "run", "-S", "lr=0.6,0.7", "--name-prefix", "k")
     assert made.returncode == 0, made.stderr
     args = ("persist", "k-1", "k-2", "--as", "tag", "--push", "origin")
 
-    trials = [("mid-upload", 30.0), ("after a ref reached origin", 30.0)]
-    trials += moments(0, 6.0)
-    kills = 0
+    trials = AIMED + moments(0, 6.0)
+    killed: list[str] = []
     for number, (moment, delay) in enumerate(trials):
         repo = clone(sweep_root, f"trial-{number}", env)
+        store.configure(repo, env)
         run(repo, "git", "fetch", "-q", str(source), "refs/exps/*:refs/exps/*", env=env)
         run(repo, "dvc", "cache", "dir", "--local", str(source / ".dvc" / "cache"), env=env)
-        before_files, before_refs = stored(sweep_root), len(origin_refs(repo, env))
+        ready = aimed(moment, store, repo, env)
         process = start(repo, env, *args)
-        if moment == "mid-upload":
-            kill_when(process, lambda b=before_files: stored(sweep_root) > b, delay)
-        elif moment.startswith("after"):
-            kill_when(process, lambda b=before_refs, r=repo: len(origin_refs(r, env)) > b, delay)
-        else:
-            kill_when(process, lambda: False, delay)
-        kills += process.returncode == -signal.SIGKILL
-        assert refs_without_data(repo, env) == [], moment
+        kill_when(process, ready, delay)
+        if process.returncode == -signal.SIGKILL:
+            killed.append(moment)
+        assert refs_without_data(repo, env, store) == [], moment
         rerun = exp_ci(repo, env, *args)
         assert rerun.returncode == 0, (moment, rerun.stderr)
-        assert refs_without_data(repo, env) == []
+        assert refs_without_data(repo, env, store) == []
+        tags = [ref for ref in origin_refs(repo, env) if ref.startswith("refs/tags/exp/k-")]
+        assert len(tags) == 2, (moment, tags)
         # The next trial starts from an empty origin and remote: its upload is real too.
         for ref in list(origin_refs(repo, env)):
             run(repo, "git", "push", "-q", "origin", f":{ref}", env=env)
-        shutil.rmtree(sweep_root / "storage")
-        (sweep_root / "storage").mkdir()
-    print(f"persist --push: {kills} of {len(trials)} trials killed, 0 refs without data")
-    assert kills >= 2  # the aimed moments at least were really hit
+        store.empty()
+    print(f"persist --push ({store.kind}): killed {killed} of {len(trials)}; no ref lacked data")
+    assert len(killed) >= 2  # the aimed moments at least were really hit
 
 
 def test_run_push_killed_anywhere_leaves_no_ref_without_data_and_a_rerun_completes(
-    sweep_root: Path, env
+    sweep_root: Path, store: Store, env
 ):
-    trials = [("mid-upload", 30.0), *moments(1, 8.0)]
-    kills = 0
+    trials = AIMED + moments(1, 8.0)
+    killed: list[str] = []
     for number, (moment, delay) in enumerate(trials):
         repo = clone(sweep_root, f"runner-{number}", env)
+        store.configure(repo, env)
         # Values of its own, so each trial's outputs are new to the remote.
         named = ("run", "-S", f"lr=0.{number}1,0.{number}2", "--push", "origin")
         named += ("--name-prefix", f"t{number}")
-        before = stored(sweep_root)
+        ready = aimed(moment, store, repo, env)
         process = start(repo, env, *named)
-        ready = (lambda b=before: stored(sweep_root) > b) if moment == "mid-upload" else None
-        kill_when(process, ready or (lambda: False), delay)
-        kills += process.returncode == -signal.SIGKILL
-        assert refs_without_data(repo, env) == [], moment
+        kill_when(process, ready, delay)
+        if process.returncode == -signal.SIGKILL:
+            killed.append(moment)
+        assert refs_without_data(repo, env, store) == [], moment
         rerun = exp_ci(repo, env, *named)
         assert rerun.returncode == 0, (moment, rerun.stderr)
-        assert refs_without_data(repo, env) == []
+        assert refs_without_data(repo, env, store) == []
         on_origin = [r for r in origin_refs(repo, env) if f"/t{number}-" in r]
         assert len(on_origin) == 2, (moment, on_origin)
-    print(f"run --push: {kills} of {len(trials)} trials killed, 0 refs without data")
-    assert kills >= 1
+    print(f"run --push ({store.kind}): killed {killed} of {len(trials)}; no ref lacked data")
+    assert len(killed) >= 2
