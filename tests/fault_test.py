@@ -181,6 +181,7 @@ def test_persist_push_killed_anywhere_leaves_no_ref_without_data(
 
     trials = AIMED + moments(0, 6.0)
     killed: list[str] = []
+    litter = 0  # `.exp-ci-push-*` folders a kill left in the project
     for number, (moment, delay) in enumerate(trials):
         repo = clone(sweep_root, f"trial-{number}", env)
         store.configure(repo, env)
@@ -192,8 +193,10 @@ def test_persist_push_killed_anywhere_leaves_no_ref_without_data(
         if process.returncode == -signal.SIGKILL:
             killed.append(moment)
         assert refs_without_data(repo, env, store) == [], moment
+        litter += len(list(repo.glob(".exp-ci-push-*")))
         rerun = exp_ci(repo, env, *args)
         assert rerun.returncode == 0, (moment, rerun.stderr)
+        assert not list(repo.glob(".exp-ci-push-*")), moment  # a kill's folder is cleaned
         assert refs_without_data(repo, env, store) == []
         tags = [ref for ref in origin_refs(repo, env) if ref.startswith("refs/tags/exp/k-")]
         assert len(tags) == 2, (moment, tags)
@@ -201,7 +204,10 @@ def test_persist_push_killed_anywhere_leaves_no_ref_without_data(
         for ref in list(origin_refs(repo, env)):
             run(repo, "git", "push", "-q", "origin", f":{ref}", env=env)
         store.empty()
-    print(f"persist --push ({store.kind}): killed {killed} of {len(trials)}; no ref lacked data")
+    print(
+        f"persist --push ({store.kind}): killed {killed} of {len(trials)}; no ref lacked data; "
+        f"{litter} push folder(s) left by kills, all removed by the rerun"
+    )
     assert len(killed) >= 2  # the aimed moments at least were really hit
 
 
@@ -210,6 +216,7 @@ def test_run_push_killed_anywhere_leaves_no_ref_without_data_and_a_rerun_complet
 ):
     trials = AIMED + moments(1, 8.0)
     killed: list[str] = []
+    litter = 0  # `.exp-ci-push-*` folders a kill left in the project
     for number, (moment, delay) in enumerate(trials):
         repo = clone(sweep_root, f"runner-{number}", env)
         store.configure(repo, env)
@@ -222,10 +229,15 @@ def test_run_push_killed_anywhere_leaves_no_ref_without_data_and_a_rerun_complet
         if process.returncode == -signal.SIGKILL:
             killed.append(moment)
         assert refs_without_data(repo, env, store) == [], moment
+        litter += len(list(repo.glob(".exp-ci-push-*")))
         rerun = exp_ci(repo, env, *named)
         assert rerun.returncode == 0, (moment, rerun.stderr)
+        assert not list(repo.glob(".exp-ci-push-*")), moment  # a kill's folder is cleaned
         assert refs_without_data(repo, env, store) == []
         on_origin = [r for r in origin_refs(repo, env) if f"/t{number}-" in r]
         assert len(on_origin) == 2, (moment, on_origin)
-    print(f"run --push ({store.kind}): killed {killed} of {len(trials)}; no ref lacked data")
+    print(
+        f"run --push ({store.kind}): killed {killed} of {len(trials)}; no ref lacked data; "
+        f"{litter} push folder(s) left by kills, all removed by the rerun"
+    )
     assert len(killed) >= 2

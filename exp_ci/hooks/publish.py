@@ -67,7 +67,7 @@ def ensure_data(
 ) -> list[DataCheck]:
     """Check the remote for the outputs of `commits`; push what it lacks (`push`); check
     again. One result per DVC project and remote; `complete` says whether refs may go."""
-    from exp_ci.adapters.dvc import LocalCache, push_objects
+    from exp_ci.adapters.dvc import LocalCache, push_objects, remove_stale_push_folders
     from exp_ci.adapters.gitcli import GitReader
     from exp_ci.hooks.check_pushed import in_cache, read_outputs
     from exp_ci.hooks.history import commit_dvc_files
@@ -78,6 +78,8 @@ def ensure_data(
     for root, found in read_outputs(git, commit_dvc_files(git, list(commits))).items():
         outputs = unique_outputs(found)
         cache = LocalCache(root)
+        if push:  # a rerun after a kill mid-push: its folder goes, even with nothing to push
+            remove_stale_push_folders(root)
         checks = _checks(root, outputs, cache, dvc_remote)
         pushed = 0
         if push:
