@@ -7,7 +7,11 @@ experiment cache `.dvc/tmp/exps/cache` is deleted before every run, as in a fres
 Finally the params and metrics of every revision are compared value for value.
 
     python benchmarks/bench_show.py [--sizes 100,300,1000] [--repeats 3] [--markdown]
-                                    [--before PATH]
+                                    [--before PATH] [--all] [--dvc-max N]
+
+`--all` times `show -A` of both tools (every baseline). Sizes above `--dvc-max` (default
+1000) time exp-ci alone: `dvc exp show` takes about 14 ms per experiment (over two minutes
+at 10,000, each run); there exp-ci's rows are counted instead (N + 1 revisions).
 
 `--before PATH` also times the exp-ci of another checkout (say, `git worktree add PATH
 REV`) in the same loop and prints how long this one takes against it: the cost of a change.
@@ -47,13 +51,13 @@ EXP_CI_COMMAND = [sys.executable, "-m", "exp_ci", "show", "--format", "json"]
 class Result:
     size: int
     generate_seconds: float
-    dvc_seconds: float
+    dvc_seconds: float | None  # None: above --dvc-max, not run
     exp_ci_seconds: float
     before_seconds: float | None = None  # the exp-ci of --before PATH
 
     @property
-    def ratio(self) -> float:
-        return self.dvc_seconds / self.exp_ci_seconds
+    def ratio(self) -> float | None:
+        return None if self.dvc_seconds is None else self.dvc_seconds / self.exp_ci_seconds
 
 
 def tool_env() -> dict[str, str]:
@@ -153,9 +157,17 @@ def describe_mismatch(dvc_raw: Values, exp_ci_raw: Values, limit: int = 10) -> l
 
 
 def bench_size(
-    size: int, repeats: int, env: Mapping[str, str], before: Path | None = None
+    size: int,
+    repeats: int,
+    env: Mapping[str, str],
+    before: Path | None = None,
+    *,
+    all_baselines: bool = False,
+    with_dvc: bool = True,
 ) -> Result:
-    dvc_cmd = dvc_command(env)
+    flags = ["-A"] if all_baselines else []
+    dvc_cmd = [*dvc_command(env), *flags]
+    exp_ci_cmd = [*EXP_CI_COMMAND, *flags]
     with tempfile.TemporaryDirectory(prefix="exp-ci-bench-") as folder:
         project = Path(folder) / "project"
         baseline = make_project(project)
@@ -169,15 +181,21 @@ def bench_size(
         before_env = {**env, "PYTHONPATH": str(before)} if before else None
         dvc_output = exp_ci_output = ""
         for _ in range(repeats):
-            shutil.rmtree(project / ".dvc" / "tmp" / "exps" / "cache", ignore_errors=True)
-            seconds, dvc_output = run_timed(dvc_cmd, project, env)
-            dvc_times.append(seconds)
-            seconds, exp_ci_output = run_timed(EXP_CI_COMMAND, project, env)
+            if with_dvc:
+                shutil.rmtree(project / ".dvc" / "tmp" / "exps" / "cache", ignore_errors=True)
+                seconds, dvc_output = run_timed(dvc_cmd, project, env)
+                dvc_times.append(seconds)
+            seconds, exp_ci_output = run_timed(exp_ci_cmd, project, env)
             exp_ci_times.append(seconds)
             if before_env is not None:
-                before_times.append(run_timed(EXP_CI_COMMAND, project, before_env)[0])
+                before_times.append(run_timed(exp_ci_cmd, project, before_env)[0])
 
-        expected, actual = dvc_values(dvc_output), exp_ci_values(exp_ci_output)
+        actual = exp_ci_values(exp_ci_output)
+        if not with_dvc:
+            if len(actual) != size + 1:
+                sys.exit(f"error: exp-ci listed {len(actual)} revisions, expected {size + 1}")
+            return Result(size, generate_seconds, None, statistics.median(exp_ci_times))
+        expected = dvc_values(dvc_output)
         if len(expected) != size + 1:
             sys.exit(f"error: dvc listed {len(expected)} revisions, expected {size + 1}")
         if canonical(actual) != canonical(expected):
@@ -192,18 +210,26 @@ def bench_size(
     )
 
 
-def format_ratio(ratio: float) -> str:
+def format_ratio(ratio: float | None) -> str:
+    if ratio is None:
+        return "—"
     return f"{ratio:.1f}x" if ratio < 9.95 else f"{ratio:.0f}x"
 
 
-def markdown_table(results: list[Result]) -> str:
+def format_dvc(seconds: float | None) -> str:
+    return "not run (too slow)" if seconds is None else f"{seconds:.1f} s"
+
+
+def markdown_table(results: list[Result], all_baselines: bool = False) -> str:
+    flag = " -A" if all_baselines else ""
     lines = [
-        "| Experiments | `dvc exp show --json` (cold) | `exp-ci show --format json` | Speed-up |",
+        f"| Experiments | `dvc exp show{flag} --json` (cold) | `exp-ci show{flag} --format json` "
+        "| Speed-up |",
         "|---:|---:|---:|---:|",
     ]
     for result in results:
         lines.append(
-            f"| {result.size} | {result.dvc_seconds:.1f} s | {result.exp_ci_seconds:.2f} s "
+            f"| {result.size} | {format_dvc(result.dvc_seconds)} | {result.exp_ci_seconds:.2f} s "
             f"| {format_ratio(result.ratio)} |"
         )
     return "\n".join(lines)
@@ -229,6 +255,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--repeats", type=int, default=3, help="runs per command (default: 3)")
     parser.add_argument("--markdown", action="store_true", help="also print a markdown table")
+    parser.add_argument("--all", action="store_true", help="time `show -A` of both tools")
+    parser.add_argument(
+        "--dvc-max",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="time DVC only at sizes up to N (default: 1000); above, exp-ci alone",
+    )
     parser.add_argument(
         "--before",
         type=Path,
@@ -243,10 +277,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeats < 1 or not args.sizes or min(args.sizes) < 1:
         sys.exit("error: --sizes and --repeats must be positive")
     env = tool_env()
-    print(f"# {versions(env)}; median of {args.repeats} run(s) each", flush=True)
+    load = " ".join(f"{n:.2f}" for n in os.getloadavg())
+    print(
+        f"# {versions(env)}; median of {args.repeats} run(s) each; load average {load}",
+        flush=True,
+    )
     results: list[Result] = []
     for size in args.sizes:
-        result = bench_size(size, args.repeats, env, args.before)
+        result = bench_size(
+            size,
+            args.repeats,
+            env,
+            args.before,
+            all_baselines=args.all,
+            with_dvc=size <= args.dvc_max,
+        )
         results.append(result)
         before = ""
         if result.before_seconds is not None:
@@ -254,16 +299,21 @@ def main(argv: list[str] | None = None) -> int:
                 f"  before ({args.before}): {result.before_seconds:.2f} s, now/before "
                 f"{result.exp_ci_seconds / result.before_seconds:.3f}"
             )
+        agree = "values agree" if result.dvc_seconds is not None else f"{size + 1} revisions"
+        flag = " -A" if args.all else ""
         print(
-            f"N={size}  {DVC_LABEL}: {result.dvc_seconds:.1f} s  "
-            f"{EXP_CI_LABEL}: {result.exp_ci_seconds:.2f} s  "
-            f"ratio {format_ratio(result.ratio)}  values agree  "
+            f"N={size}  {DVC_LABEL.replace(' --', flag + ' --', 1)}: "
+            f"{format_dvc(result.dvc_seconds)}  "
+            f"{EXP_CI_LABEL.replace(' --', flag + ' --', 1)}: {result.exp_ci_seconds:.2f} s  "
+            f"ratio {format_ratio(result.ratio)}  {agree}  "
             f"(generated in {result.generate_seconds:.2f} s){before}",
             flush=True,
         )
+    load = " ".join(f"{n:.2f}" for n in os.getloadavg())
+    print(f"# load average at the end {load}", flush=True)
     if args.markdown:
         print()
-        print(markdown_table(results))
+        print(markdown_table(results, args.all))
     return 0
 
 

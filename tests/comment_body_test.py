@@ -185,15 +185,16 @@ def test_a_long_table_folds_into_details():
     assert_valid_markdown(fitted.text)
 
 
-def test_a_5000_row_table_stays_under_the_limit_as_valid_markdown():
-    table = make_table(5000, baselines=4)
+@pytest.mark.parametrize("experiments", [5000, 10_000])
+def test_a_huge_table_stays_under_the_limit_as_valid_markdown(experiments):
+    table = make_table(experiments, baselines=4)
     fitted = table_section(table, PARTS, COMMENT_LIMIT - 200)
     text = fitted.text
     assert comment_length(text) <= COMMENT_LIMIT - 200
     assert comment_length(text) > COMMENT_LIMIT - 200 - 2_000  # the budget is used, not wasted
     assert_valid_markdown(text)
     rows = [line for line in text.split("\n") if line.startswith("| ") and "──" in line]
-    assert len(rows) == fitted.shown and fitted.shown + fitted.dropped == 5000
+    assert len(rows) == fitted.shown and fitted.shown + fitted.dropped == experiments
     assert f"_{fitted.dropped} more experiments not shown (comment size limit); " in text
     assert "the full table is in the [job summary](https://x/run)._" in text
     winner = table.winner.experiment.label
@@ -207,6 +208,18 @@ def test_the_same_table_in_the_job_summary_keeps_every_row_within_1_mib():
     )
     assert fitted.dropped == 0 and "<details>" not in fitted.text
     assert utf8_length(fitted.text) <= actions.SUMMARY_LIMIT_BYTES
+
+
+def test_a_10000_row_job_summary_keeps_every_row_within_1_mib_as_valid_markdown():
+    table = make_table(10_000, baselines=4)
+    fitted = table_section(
+        table, PARTS, actions.SUMMARY_LIMIT_BYTES, measure=utf8_length, fold_rows=None
+    )
+    text = fitted.text
+    assert utf8_length(text) <= actions.SUMMARY_LIMIT_BYTES  # about 860 KiB: every row
+    assert_valid_markdown(text)
+    rows = [line for line in text.split("\n") if line.startswith("| ") and "──" in line]
+    assert fitted.dropped == 0 and len(rows) == fitted.shown == 10_000
 
 
 def test_limit_rows_keeps_the_best_and_redraws_the_tree():

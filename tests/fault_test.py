@@ -1,15 +1,16 @@
 """Kill tests: SIGKILL of the whole process group at seeded random moments and at the
 moments that matter (mid-upload, right after a ref reached origin), for `persist --push`
-and `run --push` on a local DVC remote. After each kill: every ref on origin has all of
-its data in the DVC remote (checked with the hook's verifier, no index), and rerunning
-the same command completes. Bounded: a few trials each, seeded, so CI time stays small.
+and `run --push`, on a local DVC remote and on S3 (moto's server on 127.0.0.1, dvc-s3).
+After each kill: every ref on origin has all of its data in the DVC remote, read from the
+remote's own listing (the folder's files, the bucket's keys; never DVC's word), and
+rerunning the same command completes. Bounded: a few trials each, seeded, so CI time
+stays small.
 """
 
 from __future__ import annotations
 
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from exp_ci.hooks.publish import ensure_data
 from tests.helpers.project import exp_ci, run
+from tests.helpers.remote_store import Store, origin_refs, refs_without_data
 from tests.helpers.sweep_project import build_template, clone, copy_template
 
 pytestmark = pytest.mark.slow
@@ -43,35 +44,10 @@ def kill_when(process: subprocess.Popen, ready, deadline: float) -> None:
     """SIGKILL the group once `ready()` is true (or at the deadline, or never if it ended)."""
     end = time.monotonic() + deadline
     while process.poll() is None and time.monotonic() < end and not ready():
-        time.sleep(0.01)
+        time.sleep(0.02)
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGKILL)
     process.wait()
-
-
-def origin_refs(repo: Path, env) -> dict[str, str]:
-    """Ref -> commit on origin (tags peeled), only refs that need data."""
-    out = run(repo, "git", "ls-remote", "origin", env=env)
-    refs: dict[str, str] = {}
-    for line in out.splitlines():
-        sha, ref = line.split("\t")
-        if ref.startswith(("refs/exps/", "refs/heads/exp/", "refs/tags/")):
-            refs[ref.removesuffix("^{}")] = sha
-    return refs
-
-
-def refs_without_data(repo: Path, env) -> list[str]:
-    lacking = []
-    for ref, commit in origin_refs(repo, env).items():
-        run(repo, "git", "fetch", "-q", "origin", commit, env=env)
-        checks = ensure_data(repo, [commit], "storage", push=False)
-        if not all(check.complete for check in checks):
-            lacking.append(ref)
-    return lacking
-
-
-def stored(root: Path) -> int:
-    return sum(1 for p in (root / "storage").rglob("*") if p.is_file())
 
 
 @pytest.fixture
@@ -80,66 +56,99 @@ def sweep_root(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, session
     return copy_template(template, tmp_path)
 
 
+@pytest.fixture(params=["local", "s3"])
+def store(request: pytest.FixtureRequest, sweep_root: Path) -> Store:
+    """The DVC remote the trials push to: the local folder, or a bucket on moto's server."""
+    s3 = request.getfixturevalue("s3") if request.param == "s3" else None
+    return Store(sweep_root, s3)
+
+
 def moments(seed_offset: int, longest: float) -> list[tuple[str, float]]:
     chance = random.Random(SEED + seed_offset)
     return [(f"random {n}", chance.uniform(0, longest)) for n in range(RANDOM_TRIALS)]
 
 
-def test_persist_push_killed_anywhere_leaves_no_ref_without_data(sweep_root: Path, env):
+def aimed(moment: str, store: Store, repo: Path, env):
+    """When to kill: when the remote gained an object, or origin a ref; else at the time."""
+    if moment == "mid-upload":
+        before = len(store.objects())
+        return lambda: len(store.objects()) > before
+    if moment.startswith("after"):
+        refs = len(origin_refs(repo, env))
+        return lambda: len(origin_refs(repo, env)) > refs
+    return lambda: False
+
+
+AIMED = [("mid-upload", 30.0), ("after a ref reached origin", 30.0)]
+
+
+def test_persist_push_killed_anywhere_leaves_no_ref_without_data(
+    sweep_root: Path, store: Store, env
+):
     source = clone(sweep_root, "source", env)
     made = exp_ci(source, env, "run", "-S", "lr=0.6,0.7", "--name-prefix", "k")
     assert made.returncode == 0, made.stderr
     args = ("persist", "k-1", "k-2", "--as", "tag", "--push", "origin")
 
-    trials = [("mid-upload", 30.0), ("after a ref reached origin", 30.0)]
-    trials += moments(0, 6.0)
-    kills = 0
+    trials = AIMED + moments(0, 6.0)
+    killed: list[str] = []
+    litter = 0  # `.exp-ci-push-*` folders a kill left in the project
     for number, (moment, delay) in enumerate(trials):
         repo = clone(sweep_root, f"trial-{number}", env)
+        store.configure(repo, env)
         run(repo, "git", "fetch", "-q", str(source), "refs/exps/*:refs/exps/*", env=env)
         run(repo, "dvc", "cache", "dir", "--local", str(source / ".dvc" / "cache"), env=env)
-        before_files, before_refs = stored(sweep_root), len(origin_refs(repo, env))
+        ready = aimed(moment, store, repo, env)
         process = start(repo, env, *args)
-        if moment == "mid-upload":
-            kill_when(process, lambda b=before_files: stored(sweep_root) > b, delay)
-        elif moment.startswith("after"):
-            kill_when(process, lambda b=before_refs, r=repo: len(origin_refs(r, env)) > b, delay)
-        else:
-            kill_when(process, lambda: False, delay)
-        kills += process.returncode == -signal.SIGKILL
-        assert refs_without_data(repo, env) == [], moment
+        kill_when(process, ready, delay)
+        if process.returncode == -signal.SIGKILL:
+            killed.append(moment)
+        assert refs_without_data(repo, env, store) == [], moment
+        litter += len(list(repo.glob(".exp-ci-push-*")))
         rerun = exp_ci(repo, env, *args)
         assert rerun.returncode == 0, (moment, rerun.stderr)
-        assert refs_without_data(repo, env) == []
+        assert not list(repo.glob(".exp-ci-push-*")), moment  # a kill's folder is cleaned
+        assert refs_without_data(repo, env, store) == []
+        tags = [ref for ref in origin_refs(repo, env) if ref.startswith("refs/tags/exp/k-")]
+        assert len(tags) == 2, (moment, tags)
         # The next trial starts from an empty origin and remote: its upload is real too.
         for ref in list(origin_refs(repo, env)):
             run(repo, "git", "push", "-q", "origin", f":{ref}", env=env)
-        shutil.rmtree(sweep_root / "storage")
-        (sweep_root / "storage").mkdir()
-    print(f"persist --push: {kills} of {len(trials)} trials killed, 0 refs without data")
-    assert kills >= 2  # the aimed moments at least were really hit
+        store.empty()
+    print(
+        f"persist --push ({store.kind}): killed {killed} of {len(trials)}; no ref lacked data; "
+        f"{litter} push folder(s) left by kills, all removed by the rerun"
+    )
+    assert len(killed) >= 2  # the aimed moments at least were really hit
 
 
 def test_run_push_killed_anywhere_leaves_no_ref_without_data_and_a_rerun_completes(
-    sweep_root: Path, env
+    sweep_root: Path, store: Store, env
 ):
-    trials = [("mid-upload", 30.0), *moments(1, 8.0)]
-    kills = 0
+    trials = AIMED + moments(1, 8.0)
+    killed: list[str] = []
+    litter = 0  # `.exp-ci-push-*` folders a kill left in the project
     for number, (moment, delay) in enumerate(trials):
         repo = clone(sweep_root, f"runner-{number}", env)
+        store.configure(repo, env)
         # Values of its own, so each trial's outputs are new to the remote.
         named = ("run", "-S", f"lr=0.{number}1,0.{number}2", "--push", "origin")
         named += ("--name-prefix", f"t{number}")
-        before = stored(sweep_root)
+        ready = aimed(moment, store, repo, env)
         process = start(repo, env, *named)
-        ready = (lambda b=before: stored(sweep_root) > b) if moment == "mid-upload" else None
-        kill_when(process, ready or (lambda: False), delay)
-        kills += process.returncode == -signal.SIGKILL
-        assert refs_without_data(repo, env) == [], moment
+        kill_when(process, ready, delay)
+        if process.returncode == -signal.SIGKILL:
+            killed.append(moment)
+        assert refs_without_data(repo, env, store) == [], moment
+        litter += len(list(repo.glob(".exp-ci-push-*")))
         rerun = exp_ci(repo, env, *named)
         assert rerun.returncode == 0, (moment, rerun.stderr)
-        assert refs_without_data(repo, env) == []
+        assert not list(repo.glob(".exp-ci-push-*")), moment  # a kill's folder is cleaned
+        assert refs_without_data(repo, env, store) == []
         on_origin = [r for r in origin_refs(repo, env) if f"/t{number}-" in r]
         assert len(on_origin) == 2, (moment, on_origin)
-    print(f"run --push: {kills} of {len(trials)} trials killed, 0 refs without data")
-    assert kills >= 1
+    print(
+        f"run --push ({store.kind}): killed {killed} of {len(trials)}; no ref lacked data; "
+        f"{litter} push folder(s) left by kills, all removed by the rerun"
+    )
+    assert len(killed) >= 2

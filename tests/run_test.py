@@ -392,6 +392,45 @@ def test_the_summary_says_pushed_only_for_refs_that_reached_origin(
         assert object_path(sweep_root / "storage", md5).is_file()  # the data went first
 
 
+def test_one_experiment_without_its_data_does_not_hold_back_the_others(
+    repo: Path, env, tmp_path: Path, sweep_root: Path
+):
+    """Each complete experiment is pushed (verified); the incomplete one is named, stays
+    here, and the same command pushes it once its data is back."""
+    args = ("run", "-S", "lr=0.41,0.42,0.43", "--name-prefix", "part")
+    assert exp_ci(repo, env, *args).returncode == 0
+    refs = {ref.rsplit("/", 1)[1]: sha for ref, sha in experiment_refs(repo, env).items()}
+    lost = object_path(repo / ".dvc" / "cache", lock_md5(repo, refs["part-2"], "model.txt", env))
+    kept = tmp_path / "part-2-model"
+    lost.rename(kept)  # as a cache that never had it: not local, not in the remote
+
+    summary = tmp_path / "s.json"
+    result = exp_ci(repo, env, *args, "--push", "origin", "--summary", str(summary))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "experiment(s) part-2 record(s)" in result.stderr
+    assert "model.txt" in result.stderr and "not in the local cache either" in result.stderr
+    assert "reported success" not in result.stderr  # it was never pushed: not local
+    assert "So part-2 stayed here, not pushed to origin (the other 2 are on origin" in result.stderr
+    assert "rerun the same `exp-ci run ... --push` command" in result.stderr
+    on_origin = {
+        r.rsplit("/", 1)[1]: sha for r, sha in experiment_refs(repo, env, "origin").items()
+    }
+    assert on_origin == {"part-1": refs["part-1"], "part-3": refs["part-3"]}
+    for name in on_origin:
+        md5 = lock_md5(repo, refs[name], "model.txt", env)
+        assert object_path(sweep_root / "storage", md5).is_file()
+    pushed = {e["name"]: e["pushed"] for e in summary_of(summary)["experiments"]}
+    assert pushed == {"part-1": True, "part-2": False, "part-3": True}
+
+    kept.rename(lost)
+    rerun = exp_ci(repo, env, *args, "--push", "origin")
+    assert rerun.returncode == 0, rerun.stderr
+    assert set(experiment_refs(repo, env, "origin").values()) == set(refs.values())
+    md5 = lock_md5(repo, refs["part-2"], "model.txt", env)
+    assert object_path(sweep_root / "storage", md5).is_file()
+
+
 # --- issue 15: finished is kept; a rerun of the same command completes ------------------
 
 

@@ -109,3 +109,18 @@ def test_a_missing_dvc_s3_plugin_is_a_clear_message_never_a_pass(
     result = exp_ci_process(s3_dir_project, hidden, "check-pushed", "--no-index")
     assert result.returncode != 0
     assert "dvc-s3" in result.stderr and "additional_dependencies" in result.stderr
+
+
+def test_without_credentials_run_push_is_a_clear_error_and_no_ref_reaches_origin(
+    sweep_root: Path, env, s3
+):
+    # As in a pull request from a fork, where the job gets no secrets.
+    runner = s3_clone(sweep_root, "no-keys", env, s3)
+    bare = {k: v for k, v in env.items() if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    args = ("run", "-S", "lr=0.45", "--name-prefix", "nokeys", "--push", "origin")
+    result = exp_ci_process(runner, bare, *args)
+    assert result.returncode == 2
+    assert "cannot reach DVC remote 's3'" in result.stderr and "credentials" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert experiment_refs(runner, env, remote="origin") == {}
+    assert len(experiment_refs(runner, env)) == 1  # kept here for a rerun with the keys

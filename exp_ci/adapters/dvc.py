@@ -414,6 +414,57 @@ class DvcRemote:
         self._odbs.clear()
 
 
+PUSH_FOLDER_PREFIX = ".exp-ci-push-"  # in the project: DVC ignores targets under .dvc/
+_IN_USE = ".in-use"  # made once the pushing process holds the folder's flock
+_UNCLAIMED_GRACE_SECONDS = 60  # a folder without the mark: being created, or litter
+
+
+def remove_stale_push_folders(project_root: Path) -> list[Path]:
+    """Remove the `.exp-ci-push-*` folders that killed pushes left in the project: those
+    whose flock no process holds any more (a kill releases it). A push running now keeps
+    its own. The removed folders."""
+    import fcntl
+    import shutil
+    import time
+
+    removed = []
+    for folder in project_root.glob(PUSH_FOLDER_PREFIX + "*"):
+        try:
+            if folder.is_symlink() or not folder.is_dir():
+                continue
+            if not (folder / _IN_USE).exists():
+                # Killed before it took the lock, or taking it now: only old ones go.
+                if time.time() - folder.stat().st_mtime > _UNCLAIMED_GRACE_SECONDS:
+                    shutil.rmtree(folder, ignore_errors=True)
+                    removed.append(folder)
+                continue
+            fd = os.open(folder, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # a live push holds it
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+        finally:
+            os.close(fd)
+    return removed
+
+
+def _claim_push_folder(project_root: Path) -> tuple[Path, int]:
+    """A new `.exp-ci-push-*` folder, flock-ed (the fd holds it), then marked in use."""
+    import fcntl
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix=PUSH_FOLDER_PREFIX, dir=project_root))
+    fd = os.open(folder, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    (folder / _IN_USE).write_text(f"{os.getpid()}\n")
+    return folder, fd
+
+
 def push_objects(project_root: Path, remote: str | None, objects: Sequence[CachedOut]) -> str:
     """`dvc push` of exactly these objects (a directory's `.dir`: its missing files too).
 
@@ -421,7 +472,9 @@ def push_objects(project_root: Path, remote: str | None, objects: Sequence[Cache
     each object becomes an output of a temporary `.dvc` file in a temporary folder of the
     project (removed afterwards), and those files are the targets. DVC uploads what the
     remote lacks, from the local cache, into the layout the entry asks for (DVC 2 entries
-    have no `hash: md5`).
+    have no `hash: md5`). The folder must be in the work tree (DVC refuses targets under
+    `.dvc/` and git-ignored ones), so a kill leaves it there: it holds a lock while in use,
+    and the next push (`remove_stale_push_folders`) removes folders nobody holds.
 
     DVC keeps an index of what it believes a remote holds in its per-machine site cache;
     an interrupted push can leave entries there for objects that never arrived, and DVC
@@ -434,7 +487,8 @@ def push_objects(project_root: Path, remote: str | None, objects: Sequence[Cache
 
     if not objects:
         return ""
-    folder = Path(tempfile.mkdtemp(prefix=".exp-ci-push-", dir=project_root))
+    remove_stale_push_folders(project_root)
+    folder, lock = _claim_push_folder(project_root)
     site_cache = tempfile.mkdtemp(prefix="exp-ci-dvc-site-cache-")
     try:
         targets = []
@@ -452,6 +506,7 @@ def push_objects(project_root: Path, remote: str | None, objects: Sequence[Cache
         )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+        os.close(lock)
         shutil.rmtree(site_cache, ignore_errors=True)
 
 

@@ -443,8 +443,9 @@ def _push(
     git: GitRepository, finished: Sequence[Outcome], options: RunOptions, dvc_remote: str | None
 ) -> None:
     """The data of every finished experiment into the DVC remote, checked there object by
-    object (`hooks.publish`); then their refs (`dvc exp push --no-cache`). An experiment
-    whose data is not all there keeps its ref at home: nothing on origin lacks its data."""
+    object (`hooks.publish`); then the refs of those whose data is all there (`dvc exp push
+    --no-cache`). One whose data is not stays at home, named in the error, and does not
+    hold back the others: nothing on origin lacks its data."""
     from exp_ci.adapters.dvc import DvcCommandError, exp_push_refs
     from exp_ci.hooks.publish import ensure_data, missing_message
 
@@ -456,23 +457,31 @@ def _push(
         dvc_remote,
         say=lambda s: _say(options, s),
     )
-    if not all(check.complete for check in checks):
+    lacking = set().union(*(check.lacking for check in checks))
+    complete = [o for o in finished if o.rev not in lacking]
+    held = [o for o in finished if o.rev in lacking]
+    if complete:
+        _say(options, f"data checked in DVC remote '{dvc_remote}'; pushing the experiment refs")
+        try:
+            exp_push_refs(git.dvc_root, remote, [o.ref for o in complete if o.ref])
+        except DvcCommandError as error:
+            raise UserError(
+                f"{error.message}\nThe data is in DVC remote '{dvc_remote}'; the summary lists "
+                f"which experiments reached {remote}. Rerun to push the rest."
+            ) from None
+    if held:
+        names = ", ".join(o.task.name for o in held)
+        pushed = f"the other {len(complete)} are on {remote}; " if complete else ""
         raise UserError(
             missing_message(
                 checks,
-                "the finished experiments",
-                f"No experiment ref was pushed to {remote}; they are kept here. Fix the cause, "
-                f"then push them with `exp-ci run` again or `dvc exp push {remote} NAME...`.",
+                f"experiment(s) {names}",
+                f"So {names} stayed here, not pushed to {remote} ({pushed}nothing on "
+                f"{remote} lacks its data). Put the data in the DVC remote (or rebuild it), "
+                "then rerun the same `exp-ci run ... --push` command: it keeps the finished "
+                "experiments, checks their data again and pushes them.",
             )
         )
-    _say(options, f"data checked in DVC remote '{dvc_remote}'; pushing the experiment refs")
-    try:
-        exp_push_refs(git.dvc_root, remote, [o.ref for o in finished if o.ref])
-    except DvcCommandError as error:
-        raise UserError(
-            f"{error.message}\nThe data is in DVC remote '{dvc_remote}'; the summary lists "
-            f"which experiments reached {remote}. Rerun to push the rest."
-        ) from None
 
 
 def _on_origin(git: GitRepository, remote: str) -> dict[str, str]:

@@ -37,6 +37,7 @@ class DataCheck:
     pushed: int  # objects uploaded by `dvc push`
     missing: tuple[Missing, ...]  # still missing afterwards
     not_local: frozenset[CachedOut]  # missing objects this machine's cache lacks too
+    lacking: frozenset[str] = frozenset()  # the commits that record a missing object
 
     @property
     def complete(self) -> bool:
@@ -70,7 +71,7 @@ def ensure_data(
     `commits` (a sibling or nested project's are its own business, as for `dvc exp push`);
     push what it lacks (`push`); check again. One result per remote; `complete` says
     whether refs may go."""
-    from exp_ci.adapters.dvc import LocalCache, push_objects
+    from exp_ci.adapters.dvc import LocalCache, push_objects, remove_stale_push_folders
     from exp_ci.adapters.gitcli import GitReader
     from exp_ci.hooks.check_pushed import in_cache
     from exp_ci.hooks.verify import unique_outputs
@@ -80,6 +81,8 @@ def ensure_data(
     for root, found in _project_outputs(git, project_root, commits).items():
         outputs = unique_outputs(found)
         cache = LocalCache(root)
+        if push:  # a rerun after a kill mid-push: its folder goes, even with nothing to push
+            remove_stale_push_folders(root)
         checks = _checks(root, outputs, cache, dvc_remote)
         pushed = 0
         if push:
@@ -99,6 +102,8 @@ def ensure_data(
                 checks = _checks(root, outputs, cache, dvc_remote)
         for check in checks:
             missing = check.verdict.missing if check.verdict else ()
+            # By object: an output shared by several commits is checked once, for all.
+            gone = {m.output.obj for m in missing}
             results.append(
                 DataCheck(
                     check.location.name,
@@ -107,6 +112,7 @@ def ensure_data(
                     pushed,
                     tuple(missing),
                     frozenset(m.obj for m in missing if not in_cache(cache, m.obj)),
+                    frozenset(o.commit for o in found if o.commit and o.obj in gone),
                 )
             )
     return results
@@ -154,12 +160,12 @@ def missing_message(checks: Sequence[DataCheck], what: str, fix: str) -> str:
             f"that {what} record(s):"
         )
         lines += missing_lines(check.missing, f"remote '{check.remote}'", check.not_local)
-        if check.pushed:
+        if check.pushed and any(m.obj not in check.not_local for m in check.missing):
             lines.append(
                 f"({check.pushed} object(s) were pushed, and the remote still lacks these: DVC "
                 "reported success for data that did not arrive)"
             )
-        elif check.not_local:
+        if check.not_local:
             lines.append(
                 "They are not in this machine's DVC cache either: push them from the machine "
                 "that produced them (`dvc push`, or `exp-ci run --push` of that job), or rebuild "
