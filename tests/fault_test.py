@@ -72,6 +72,18 @@ def rerun(repo: Path, env, origin: Path, args: tuple[str, ...]) -> int:
     return 1 if found else 0
 
 
+def check_and_rerun(repo: Path, env, store: Store, moment: str, args: tuple[str, ...]):
+    """After a kill: no ref on origin without its data; the rerun completes, removes the
+    push folder the kill left, and leaves no ref without data either. Returns the folders
+    the kill left and the stale locks the rerun named."""
+    assert refs_without_data(repo, env, store) == [], moment
+    litter = len(list(repo.glob(".exp-ci-push-*")))
+    locks = rerun(repo, env, store.root / "origin.git", args)
+    assert not list(repo.glob(".exp-ci-push-*")), moment
+    assert refs_without_data(repo, env, store) == [], moment
+    return litter, locks
+
+
 @pytest.fixture
 def sweep_root(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, session_env) -> Path:
     template = build_template(tmp_path_factory.getbasetemp() / "sweep-template", session_env)
@@ -126,11 +138,8 @@ def test_persist_push_killed_anywhere_leaves_no_ref_without_data(
         kill_when(process, ready, delay)
         if process.returncode == -signal.SIGKILL:
             killed.append(moment)
-        assert refs_without_data(repo, env, store) == [], moment
-        litter += len(list(repo.glob(".exp-ci-push-*")))
-        locks += rerun(repo, env, sweep_root / "origin.git", args)
-        assert not list(repo.glob(".exp-ci-push-*")), moment  # a kill's folder is cleaned
-        assert refs_without_data(repo, env, store) == []
+        left, lock = check_and_rerun(repo, env, store, moment, args)
+        litter, locks = litter + left, locks + lock
         tags = [ref for ref in origin_refs(repo, env) if ref.startswith("refs/tags/exp/k-")]
         assert len(tags) == 2, (moment, tags)
         # The next trial starts from an empty origin and remote: its upload is real too.
@@ -163,11 +172,8 @@ def test_run_push_killed_anywhere_leaves_no_ref_without_data_and_a_rerun_complet
         kill_when(process, ready, delay)
         if process.returncode == -signal.SIGKILL:
             killed.append(moment)
-        assert refs_without_data(repo, env, store) == [], moment
-        litter += len(list(repo.glob(".exp-ci-push-*")))
-        locks += rerun(repo, env, sweep_root / "origin.git", named)
-        assert not list(repo.glob(".exp-ci-push-*")), moment  # a kill's folder is cleaned
-        assert refs_without_data(repo, env, store) == []
+        left, lock = check_and_rerun(repo, env, store, moment, named)
+        litter, locks = litter + left, locks + lock
         on_origin = [r for r in origin_refs(repo, env) if f"/t{number}-" in r]
         assert len(on_origin) == 2, (moment, on_origin)
     print(
