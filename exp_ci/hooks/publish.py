@@ -104,6 +104,9 @@ def ensure_data(
             missing = check.verdict.missing if check.verdict else ()
             # By object: an output shared by several commits is checked once, for all.
             gone = {m.output.obj for m in missing}
+            lacking = frozenset(o.commit for o in found if o.commit and o.obj in gone)
+            if missing and not lacking:  # cannot say whose: then none of them may go
+                lacking = frozenset(commits)
             results.append(
                 DataCheck(
                     check.location.name,
@@ -112,7 +115,7 @@ def ensure_data(
                     pushed,
                     tuple(missing),
                     frozenset(m.obj for m in missing if not in_cache(cache, m.obj)),
-                    frozenset(o.commit for o in found if o.commit and o.obj in gone),
+                    lacking,
                 )
             )
     return results
