@@ -11,11 +11,10 @@ import contextlib
 import importlib
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
 
 from exp_ci import __version__
 from exp_ci.errors import run_guarded
-from exp_ci.options import add_arguments
+from exp_ci.options import add_arguments, add_shared_arguments
 
 COMMANDS = {
     "show": "comparison table of experiments (md, plain, json, csv)",
@@ -41,19 +40,7 @@ wrong (the message says how to fix it).
 
 def _common_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "-C",
-        "--repo",
-        type=Path,
-        default=".",
-        metavar="PATH",
-        help="the DVC project (a Git repository) to work in (default: the current folder)",
-    )
-    loudness = common.add_mutually_exclusive_group()
-    loudness.add_argument(
-        "-v", "--verbose", action="store_true", help="say more; show tracebacks of internal errors"
-    )
-    loudness.add_argument("-q", "--quiet", action="store_true", help="print only the result")
+    add_shared_arguments(common)
     return common
 
 

@@ -9,33 +9,53 @@ command-line argument that fills it, so the parser and the typed options cannot 
 
 `add_arguments(BestOptions, parser)` declares the arguments in field order (the order of
 `--help`), and `from_args(BestOptions, args)` builds the options from what argparse parsed.
-A field with neither is filled from the shared options (-C, -v, -q) when its name is one of
-theirs, and otherwise keeps its default (`environ`, for example).
+A field with neither is filled from the shared options (-C, -v, -q, declared by
+`add_shared_arguments` for every command and the hook) when its name is one of theirs, and
+otherwise keeps its default (`environ`, for example).
+
+`dataclasses` is imported only where a field is declared or read: the pre-push hook takes
+the shared options from here and starts without it.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 from collections.abc import Callable
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+
+if TYPE_CHECKING:
+    import dataclasses
 
 T = TypeVar("T")
 
-SHARED = ("repo", "verbose", "quiet")  # -C/--repo, -v/--verbose, -q/--quiet (exp_ci.cli)
+SHARED = ("repo", "verbose", "quiet")  # -C/--repo, -v/--verbose, -q/--quiet
 
 _KEY = "exp_ci.option"
 
 
-@dataclasses.dataclass(frozen=True)
-class _Argument:
+def add_shared_arguments(
+    parser: argparse.ArgumentParser,
+    *,
+    repo_help: str = "the DVC project (a Git repository) to work in (default: the current folder)",
+    verbose_help: str = "say more; show tracebacks of internal errors",
+    quiet_help: str = "print only the result",
+) -> None:
+    """-C/--repo PATH, and -v/--verbose or -q/--quiet: what every command and the hook take
+    (each may word its help for what it does)."""
+    parser.add_argument("-C", "--repo", type=Path, default=".", metavar="PATH", help=repo_help)
+    loudness = parser.add_mutually_exclusive_group()
+    loudness.add_argument("-v", "--verbose", action="store_true", help=verbose_help)
+    loudness.add_argument("-q", "--quiet", action="store_true", help=quiet_help)
+
+
+class _Argument(NamedTuple):
     flags: tuple[str, ...]
     settings: dict[str, Any]
     exclusive: str | None
 
 
-@dataclasses.dataclass(frozen=True)
-class _Part:
+class _Part(NamedTuple):
     add: Callable[[argparse.ArgumentParser], None]
     build: Callable[[argparse.Namespace], Any]
 
@@ -45,6 +65,8 @@ def option(*flags: str, default: Any = None, exclusive: str | None = None, **set
     field's and the parser's; a list argparse collects (`append`, `nargs="*"`) arrives as a
     tuple; a switch (`store_true`) defaults to False. Options sharing an `exclusive` name
     may not be given together."""
+    import dataclasses
+
     if default is None and settings.get("action") == "store_true":
         default = False
     argument = _Argument(flags, settings, exclusive)
@@ -58,6 +80,8 @@ def part(
 ) -> Any:
     """A field built from a set of arguments several commands share (the selection, the
     table): `add` declares them, `build` makes the field's value from the parsed ones."""
+    import dataclasses
+
     metadata = {_KEY: _Part(add, build)}
     if default_factory is None:
         return dataclasses.field(metadata=metadata)
@@ -66,6 +90,8 @@ def part(
 
 def add_arguments(options_class: type, parser: argparse.ArgumentParser) -> None:
     """Declare the arguments of `options_class`'s fields on `parser`, in field order."""
+    import dataclasses
+
     groups: dict[str, Any] = {}
     for field in dataclasses.fields(options_class):
         declared = field.metadata.get(_KEY)
@@ -82,6 +108,8 @@ def add_arguments(options_class: type, parser: argparse.ArgumentParser) -> None:
 
 def from_args(options_class: type[T], args: argparse.Namespace) -> T:
     """The options `options_class` holds, from what `add_arguments`' parser parsed."""
+    import dataclasses
+
     values: dict[str, Any] = {}
     for field in dataclasses.fields(options_class):  # type: ignore[arg-type]
         declared = field.metadata.get(_KEY)

@@ -862,10 +862,11 @@ def test_what_is_checked_comes_from_pre_commits_environment(
 ):
     import argparse
 
-    from exp_ci.hooks.check_pushed import _common_arguments, add_arguments
+    from exp_ci.hooks.check_pushed import add_arguments
+    from exp_ci.options import add_shared_arguments
 
     parser = argparse.ArgumentParser()
-    _common_arguments(parser)
+    add_shared_arguments(parser)
     add_arguments(parser)
     options = options_from_args(parser.parse_args(argv), environ)
     assert (options.stage, options.to_ref, options.from_ref, options.git_remote) == (

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from exp_ci.adapters.gitcli import ZERO_SHA
 from exp_ci.errors import UserError
 
 EXP_REF_PATTERN = re.compile(r"^refs/exps/([0-9a-f]{2})/([0-9a-f]{38})/([^/]+)$")
@@ -317,7 +318,6 @@ class GitRepository:
 
 # --- writing refs and pushing them (exp-ci persist, exp-ci apply) --------------------------
 
-ZERO_SHA = "0" * 40
 # `user:token@` after a scheme. Not stopped by white space or escapes: a token with a
 # newline, printed raw or as `\n`, must go too; quotes and brackets end a URL in messages.
 _URL_CREDENTIALS = re.compile(r"(?<=://)[^/@'\"<>]{1,512}@")

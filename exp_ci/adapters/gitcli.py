@@ -18,6 +18,8 @@ from typing import IO, NamedTuple
 
 from exp_ci.errors import UserError
 
+ZERO_SHA = "0" * 40  # Git's name for "no object": a ref created or deleted
+
 
 class GitReader:
     """The few reads the hook needs from the Git repository at or above `path`, in as few

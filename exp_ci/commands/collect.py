@@ -81,8 +81,7 @@ def run(options: CollectOptions) -> int:
 
     if options.dvc_remote is not None and not options.with_data:
         raise UserError("--dvc-remote only matters with --with-data; add --with-data.")
-    git = open_project(options.repo)
-    try:
+    with open_project(options.repo) as git:
         baseline = None if options.all_baselines else git.resolve_commit("HEAD")
         dvc_remote = choose_remote(git.dvc_root, options.dvc_remote) if options.with_data else None
         remote_refs = {
@@ -106,8 +105,6 @@ def run(options: CollectOptions) -> int:
                 force=options.force,
             )
             _check_pulled(git.dvc_root, remote_refs, dvc_remote or "")
-    finally:
-        git.close()
 
     where = "every baseline" if baseline is None else f"HEAD ({baseline[:7]})"
     replaced = len(conflicts) if options.force else 0

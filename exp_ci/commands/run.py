@@ -12,6 +12,7 @@ recorded and the others go on; exit 1 at the end if any failed (unless --allow-f
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from exp_ci.commands.common import positive_int, write_file
 from exp_ci.errors import EXIT_CHECK_FAILED, EXIT_OK, UserError
 from exp_ci.options import option
+from exp_ci.render.words import count
 
 if TYPE_CHECKING:
     from exp_ci.adapters.dvc_fork import Channels
@@ -305,14 +307,11 @@ def run(options: RunOptions) -> int:
     from exp_ci.runner import preload_dvc
 
     request = plan_request(options)
-    dvc = preload_dvc(options.jobs, len(request.tasks))  # imports while the checks run
-    try:
-        git = open_project(options.repo)
-    except BaseException:
+    with contextlib.ExitStack() as stack:
+        dvc = preload_dvc(options.jobs, len(request.tasks))  # imports while the checks run
         if dvc is not None:
-            dvc.close()
-        raise
-    try:
+            stack.callback(dvc.close)
+        git = stack.enter_context(open_project(options.repo))
         _check_history(git, options)
         baseline = git.resolve_commit("HEAD")
         _check_params(git, baseline, request.plan.axes)
@@ -325,16 +324,12 @@ def run(options: RunOptions) -> int:
             kept = _check_names(git, baseline, request.tasks, request.plan.axes)
         outcomes = _run(git, baseline, request, options, kept, dvc)
         return _finish(git, baseline, request, outcomes, options, dvc_remote)
-    finally:
-        if dvc is not None:
-            dvc.close()
-        git.close()
 
 
 def _describe(request: SweepRequest, jobs: int, baseline: str) -> str:
     plan = request.plan
     axes = " × ".join(f"{axis.name} ({len(axis.values)})" for axis in plan.axes)
-    text = f"plan: {len(plan.points)} experiment{'s' if len(plan.points) != 1 else ''}"
+    text = f"plan: {count(len(plan.points), 'experiment')}"
     if plan.sample is not None and plan.sample < plan.grid_size:
         text += f" drawn at random (seed {plan.seed}) from a grid of {plan.grid_size}"
     elif plan.sample is not None:

@@ -5,3 +5,5 @@ the DVC remote.
 committed; `index` remembers objects already seen in a remote; DVC itself is reached only
 through `exp_ci.adapters.dvc`, and only when something is left to check.
 """
+
+PROG = "exp-ci-check-pushed"  # the hook's name, as pre-commit and its messages show it

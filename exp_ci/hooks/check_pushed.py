@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from exp_ci.errors import EXIT_CHECK_FAILED, EXIT_OK, UserError, run_guarded
+from exp_ci.hooks import PROG
 
 if TYPE_CHECKING:
     from exp_ci.adapters.dvc import LocalCache, RemoteLocation
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
     from exp_ci.hooks.verify import Verdict
     from exp_ci.read.dvcyaml import CachedOut
 
-PROG = "exp-ci-check-pushed"
 PRE_COMMIT = "pre-commit"
 PRE_PUSH = "pre-push"
 
@@ -104,21 +104,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _common_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "-C",
-        "--repo",
-        default=".",
-        metavar="PATH",
-        help="the Git repository to check (default: the current folder)",
-    )
-    loudness = parser.add_mutually_exclusive_group()
-    loudness.add_argument(
-        "-v", "--verbose", action="store_true", help="list every missing file; say what was checked"
-    )
-    loudness.add_argument("-q", "--quiet", action="store_true", help="print only problems")
-
-
 def options_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> CheckOptions:
     """Options from the command line, completed from pre-commit's environment variables."""
     pushing = bool(environ.get("PRE_COMMIT_TO_REF") or environ.get("PRE_COMMIT_REMOTE_NAME"))
@@ -153,7 +138,14 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _common_arguments(parser)
+    from exp_ci.options import add_shared_arguments
+
+    add_shared_arguments(
+        parser,
+        repo_help="the Git repository to check (default: the current folder)",
+        verbose_help="list every missing file; say what was checked",
+        quiet_help="print only problems",
+    )
     add_arguments(parser)
     args = parser.parse_args(argv)
     options = options_from_args(args, os.environ if environ is None else environ)
@@ -166,10 +158,10 @@ def _say(text: str) -> None:
 
 def check_pushed(options: CheckOptions) -> int:
     """Find the DVC files being pushed (or committed); check their outputs; report."""
-    from exp_ci.adapters.gitcli import GitReader
+    from exp_ci.adapters.gitcli import ZERO_SHA, GitReader
     from exp_ci.hooks import history
 
-    if options.stage == PRE_PUSH and options.to_ref == history.ZERO_SHA:
+    if options.stage == PRE_PUSH and options.to_ref == ZERO_SHA:
         if options.verbose:
             _say(f"{PROG}: the push deletes a ref; nothing to check")
         return EXIT_OK
@@ -325,6 +317,7 @@ def _check_project(
     from exp_ci.adapters.dvc import LocalCache
     from exp_ci.hooks import report
     from exp_ci.hooks.verify import find_missing, unique_outputs
+    from exp_ci.render.words import count
 
     outputs = unique_outputs(outputs)  # the oldest commit recording each (path, object)
     cache = LocalCache(root)
@@ -334,7 +327,7 @@ def _check_project(
             _say(report.local_missing_report(local.missing, verbose=options.verbose))
             return EXIT_CHECK_FAILED, False
         if options.verbose:
-            _say(f"{PROG}: {report.count(len(outputs), 'staged output')} in the local cache")
+            _say(f"{PROG}: {count(len(outputs), 'staged output')} in the local cache")
         if not options.require_remote:
             return EXIT_OK, False
     checks = check_remotes(root, outputs, cache, options)
@@ -367,8 +360,8 @@ def _check_project(
             status |= EXIT_CHECK_FAILED
         elif options.verbose:
             _say(
-                f"{PROG}: {report.count(len(check.outputs), 'output')} in DVC remote '{name}' "
-                f"({report.count(check.verdict.asked, 'object')} asked of the remote, the "
+                f"{PROG}: {count(len(check.outputs), 'output')} in DVC remote '{name}' "
+                f"({count(check.verdict.asked, 'object')} asked of the remote, the "
                 "rest known from the index)"
             )
     return status, all(check.verified for check in checks)
@@ -415,7 +408,7 @@ def check_remotes(
 def _fix(root: Path, checks: list[RemoteCheck], cache: LocalCache, *, quiet: bool) -> None:
     """`dvc push` exactly the missing outputs' objects that this machine's cache has."""
     from exp_ci.adapters.dvc import DvcCommandError, push_objects
-    from exp_ci.hooks.report import count
+    from exp_ci.render.words import count
 
     for check in checks:
         if check.verdict is None or not check.verdict.missing:

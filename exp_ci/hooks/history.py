@@ -16,11 +16,10 @@ from __future__ import annotations
 import posixpath
 from typing import NamedTuple
 
-from exp_ci.adapters.gitcli import GitReader
+from exp_ci.adapters.gitcli import ZERO_SHA, GitReader
 from exp_ci.errors import UserError
 from exp_ci.read.dvcnames import DVC_LOCK, DVC_YAML, is_dvc_file
 
-ZERO_SHA = "0" * 40
 PATHSPECS = (f":(glob)**/{DVC_LOCK}", ":(glob)**/*.dvc")
 FILE_MODES = ("100644", "100755")
 

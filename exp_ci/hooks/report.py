@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Container, Sequence
 
+from exp_ci.hooks import PROG
 from exp_ci.hooks.verify import NOT_IN_STORE, Missing
 from exp_ci.read.dvcyaml import CachedOut
+from exp_ci.render.words import count
 
-PROG = "exp-ci-check-pushed"
 SHOWN_PER_DIRECTORY = 10
 
 
@@ -52,8 +53,8 @@ def missing_lines(
         if item.member:
             shown[key] = shown.get(key, 0) + 1
         lines.append(_line(item, store, not_local))
-    for (path, _), count in hidden.items():
-        lines.append(f"  … and {count} more files of {path}/ (-v lists them)")
+    for (path, _), number in hidden.items():
+        lines.append(f"  … and {number} more files of {path}/ (-v lists them)")
     return lines
 
 
@@ -112,7 +113,3 @@ def local_missing_report(missing: Sequence[Missing], *, verbose: bool = False) -
             f"`dvc commit {' '.join(paths)}` (or `dvc add` / `dvc repro`).",
         ]
     )
-
-
-def count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"

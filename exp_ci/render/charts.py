@@ -34,6 +34,7 @@ from exp_ci.model import Direction
 from exp_ci.numbers import finite_number
 from exp_ci.render.markdown import escape
 from exp_ci.render.table import Table, TableRow
+from exp_ci.render.words import count
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 GAP = "\u00a0"  # a commit without a value: a no-break space, which code spans never trim
@@ -427,9 +428,9 @@ def sparkline(values: Sequence[float | None]) -> str:
 def trend_note(trend: Trend, where: str, metric: str, precision: int) -> str:
     """One markdown line that says what the sparkline shows (`where`, `metric`: untrusted)."""
     known = [v for v in trend.values if v is not None]
-    count = len(trend.values)
+    commits = len(trend.values)
     text = (
-        f"{escape(metric)} over the last {count} commit{'s' if count != 1 else ''} up to "
+        f"{escape(metric)} over the last {count(commits, 'commit')} up to "
         f"{escape(where)} (oldest → newest): `{sparkline(trend.values)}`"
     )
     if known:
@@ -439,7 +440,7 @@ def trend_note(trend: Trend, where: str, metric: str, precision: int) -> str:
             f" (min {format(min(known), f'.{precision}g')},"
             f" max {format(max(known), f'.{precision}g')})"
         )
-    missing = count - len(known)
+    missing = commits - len(known)
     if missing:
         text += f"; {missing} without a value"
     return text

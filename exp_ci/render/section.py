@@ -20,6 +20,7 @@ from exp_ci.numbers import finite_number
 from exp_ci.render.charts import Pictures
 from exp_ci.render.markdown import escape
 from exp_ci.render.table import Table, TableRow
+from exp_ci.render.words import count
 from exp_ci.sticky.format import Measure, comment_length
 
 if TYPE_CHECKING:
@@ -131,7 +132,7 @@ def split_failed(table: Table) -> tuple[Table, str]:
         for row in failed
     ]
     block = details(
-        f"{_plural(len(failed), 'failed experiment')} (not in the table)",
+        f"{count(len(failed), 'failed experiment')} (not in the table)",
         "\n".join(lines) + "\n\n_`dvc queue logs NAME` shows a run's log._",
     )
     return replace(table, rows=rows), block
@@ -143,10 +144,6 @@ def _baseline_label(table: Table, row: TableRow) -> str:
         None,
     )
     return baseline.label if baseline is not None else row.experiment.baseline_rev[:7]
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 def _compose(
@@ -173,15 +170,15 @@ def _compose(
         blocks.append(notes)
     if fold:
         baselines = sum(1 for row in table.rows if row.role in ("head", "baseline"))
-        count = f"{shown} of {total} experiments" if dropped else _plural(total, "experiment")
+        counted = f"{shown} of {total} experiments" if dropped else count(total, "experiment")
         blocks.append(
-            details(f"Comparison table: {count}, {_plural(baselines, 'baseline')}", table_md)
+            details(f"Comparison table: {counted}, {count(baselines, 'baseline')}", table_md)
         )
     else:
         blocks.append(table_md)
     if dropped:
         blocks.append(
-            f"_{_plural(dropped, 'more experiment')} not shown ({parts.limit_name}); "
+            f"_{count(dropped, 'more experiment')} not shown ({parts.limit_name}); "
             f"the full table is in {parts.full_table_at}._"
         )
     changes = render_changes_markdown(table).strip("\n")
@@ -195,7 +192,7 @@ def _compose(
         blocks.extend(pictures.charts[:charts])
         left_out = len(pictures.charts) - charts
         if left_out:
-            blocks.append(f"_{_plural(left_out, 'chart')} not shown ({parts.limit_name})._")
+            blocks.append(f"_{count(left_out, 'chart')} not shown ({parts.limit_name})._")
     if parts.footer:
         blocks.append(parts.footer)
     return "\n\n".join(blocks) + "\n"
@@ -204,7 +201,7 @@ def _compose(
 def _too_wide(table: Table, parts: SectionParts, total: int) -> str:
     blocks = [
         f"### {parts.title}",
-        f"_The table ({_plural(total, 'experiment')}, {_plural(len(table.columns), 'column')}) "
+        f"_The table ({count(total, 'experiment')}, {count(len(table.columns), 'column')}) "
         f"does not fit ({parts.limit_name}); choose fewer columns with --params, --metrics or "
         f"--only-changed. The full table is in {parts.full_table_at}._",
     ]
