@@ -1,10 +1,12 @@
-"""Scale: a 32-job CI matrix pushing at once to one bare origin and one S3 bucket (moto
-on 127.0.0.1), then `collect`: every point of the plan exactly once, no ref without data.
+"""Scale: a CI matrix pushing at once to one bare origin and one S3 bucket (moto on
+127.0.0.1), then `collect`: every point of the plan exactly once, no ref without data.
 
-Each job is a real `exp-ci run --shard I/32 --push origin` process in a clone of its own,
-as CI runners are; the stage is trivial so 32 real `dvc exp run`s stay cheap. At most
+Each job is a real `exp-ci run --shard I/N --push origin` process in a clone of its own,
+as CI runners are; the stage is trivial so the real `dvc exp run`s stay cheap. At most
 AT_ONCE jobs run together: enough on 2 cores for pushes to overlap on one origin and one
-bucket, few enough that the run stays bounded.
+bucket, few enough that the run stays bounded. The suite runs SHARDS = 8 (all 8 at once,
+the same overlap as any longer matrix here, in a quarter of the time);
+`EXP_CI_SCALE_SHARDS=32` runs the 32-job matrix README reports (about 4 minutes).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from tests.helpers.sweep_project import build_template, clone, copy_template, ex
 
 pytestmark = pytest.mark.slow
 
-SHARDS = 32
+SHARDS = int(os.environ.get("EXP_CI_SCALE_SHARDS", "8"))
 AT_ONCE = 8
 
 
@@ -34,7 +36,7 @@ def sweep_root(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, session
     return copy_template(template, tmp_path)
 
 
-def test_32_shards_push_at_once_to_one_origin_and_bucket_and_collect_has_each_point_once(
+def test_shards_push_at_once_to_one_origin_and_bucket_and_collect_has_each_point_once(
     sweep_root: Path, env, s3
 ):
     store = Store(sweep_root, s3)
@@ -82,7 +84,8 @@ def test_32_shards_push_at_once_to_one_origin_and_bucket_and_collect_has_each_po
     refs = experiment_refs(collector, env)
     assert refs == on_origin
     names = sorted(ref.rsplit("/", 1)[1] for ref in refs)
-    assert names == [f"scale-{n:02d}" for n in range(1, SHARDS + 1)]
+    width = len(str(SHARDS))  # names are numbered to the plan's width: scale-01 of 32
+    assert names == [f"scale-{n:0{width}d}" for n in range(1, SHARDS + 1)]
     ran = sorted(
         str(yaml.safe_load(run(collector, "git", "show", f"{sha}:params.yaml", env=env))["lr"])
         for sha in refs.values()
