@@ -510,8 +510,8 @@ def push_objects(project_root: Path, remote: str | None, objects: Sequence[Cache
         shutil.rmtree(site_cache, ignore_errors=True)
 
 
-# --- sweeps: scratch workspaces that share the project's cache; running experiments -------
-# (exp-ci run, exp-ci collect)
+# --- running experiments in scratch workspaces that share the project's cache ------------
+# (used by exp-ci run and collect)
 
 
 def _dvc_config(project_root: Path):

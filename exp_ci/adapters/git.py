@@ -511,8 +511,8 @@ def commit_paths(git: GitRepository, paths: list[str], message: str) -> str:
     return git.resolve_commit("HEAD")
 
 
-# --- sweeps: shallow clones, scratch clones, experiment refs between repositories ----------
-# (exp-ci run, exp-ci collect)
+# --- clones and experiment refs between repositories --------------------------------------
+# (shallow and scratch clones, fetching and listing refs/exps; used by exp-ci run and collect)
 
 
 def _sweep_git_error(error: Exception, doing: str, fix: str) -> UserError:
