@@ -18,7 +18,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from exp_ci.hooks.check_pushed import PRE_COMMIT, PRE_PUSH, main, options_from_args
+from exp_ci.hooks.check_pushed import (
+    PRE_COMMIT,
+    PRE_PUSH,
+    main,
+    options_from_args,
+    options_from_environ,
+)
 from exp_ci.hooks.history import parse_raw_diff, parse_raw_log
 from exp_ci.hooks.index import VerifiedIndex, object_key
 from exp_ci.hooks.outputs import DvcFileError, Output, outputs_of, parse_manifest
@@ -875,6 +881,8 @@ def test_what_is_checked_comes_from_pre_commits_environment(
         from_ref,
         git_remote,
     )
+    if not argv:  # how pre-commit runs the hook: no parser, the same options
+        assert options_from_environ(environ) == options
 
 
 # --- small helpers ---------------------------------------------------------------------------
