@@ -30,7 +30,11 @@ import threading
 import unicodedata
 from collections.abc import Iterator, Mapping
 from functools import cache
-from typing import Any, TextIO
+
+from exp_ci.lean_typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the hook imports this module on every push; `typing` is not needed
+    from typing import Any, TextIO
 
 # Characters the runner's culture-sensitive comparisons ignore (NUL and other controls,
 # format characters, combining marks): they break neither `::` nor `##[`.

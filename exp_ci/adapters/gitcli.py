@@ -14,9 +14,12 @@ import subprocess
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, NamedTuple
 
 from exp_ci.errors import UserError
+from exp_ci.lean_typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from typing import IO
 
 ZERO_SHA = "0" * 40  # Git's name for "no object": a ref created or deleted
 

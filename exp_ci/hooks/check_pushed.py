@@ -16,10 +16,10 @@ import os
 import sys
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
 
 from exp_ci.errors import EXIT_CHECK_FAILED, EXIT_OK, UserError, run_guarded
 from exp_ci.hooks import PROG
+from exp_ci.lean_typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     import argparse
@@ -36,8 +36,9 @@ PRE_COMMIT = "pre-commit"
 PRE_PUSH = "pre-push"
 
 
-# The records here are NamedTuples, not dataclasses: a push that the index answers needs
-# nothing else from this module, and importing `dataclasses` is a sixth of its time.
+# The records here are NamedTuples (`exp_ci.lean_typing`'s), not dataclasses: a push that
+# the index answers needs nothing else from this module, and importing `dataclasses` (or
+# `typing`) is a large part of its time.
 
 
 class CheckOptions(NamedTuple):

@@ -17,9 +17,9 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import exp_ci
+from exp_ci.lean_typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from exp_ci.read.dvcyaml import CachedOut
