@@ -10,6 +10,7 @@ commands with its error type and keeps one `git cat-file` open for single object
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import threading
 from collections.abc import Sequence
@@ -23,10 +24,14 @@ if TYPE_CHECKING:
 
 ZERO_SHA = "0" * 40  # Git's name for "no object": a ref created or deleted
 
+# Environment variables that point Git at a repository or work tree of their own choosing
+REDIRECTS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY")
+
 
 class GitReader:
     """The few reads the hook needs from the Git repository at or above `path`, in as few
-    `git` processes as possible: a push without DVC changes costs one `git log`."""
+    `git` processes as possible: a push whose DVC files were checked before costs one
+    `git log` where pre-commit runs the hook."""
 
     def __init__(self, path: Path) -> None:
         if not path.is_dir():
@@ -38,9 +43,31 @@ class GitReader:
     def root(self) -> Path:
         """The top folder of the working tree."""
         if self._root is None:
-            out = self.run("rev-parse", "--show-toplevel")
-            self._root = Path(out.strip())
+            self._root = self._top_here() or Path(self.run("rev-parse", "--show-toplevel").strip())
         return self._root
+
+    def _top_here(self) -> Path | None:
+        """The folder itself when Git would find its repository there, in `.git/`, with the
+        folder as the top of its working tree: where pre-commit runs the hook. This saves a
+        `git rev-parse` on every push; anything less plain (a `.git` file of a linked
+        worktree or submodule, a config that names a worktree, says bare or includes other
+        files, GIT_DIR and the like) is left to `git rev-parse`."""
+        if any(name in os.environ for name in REDIRECTS):
+            return None
+        git_dir = self.path / ".git"
+        try:
+            config = (git_dir / "config").read_bytes()
+        except OSError:
+            return None
+        if b"worktree" in config or b"include" in config:
+            return None
+        if any(line.strip() != b"bare = false" for line in config.splitlines() if b"bare" in line):
+            return None
+        repository = all(  # Git's own test of a repository folder (is_git_directory)
+            (git_dir / name).is_file() if name == "HEAD" else (git_dir / name).is_dir()
+            for name in ("HEAD", "objects", "refs")
+        )
+        return self.path.resolve() if repository else None
 
     def _git(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(["git", *args], cwd=self.path, capture_output=True, check=False)
