@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import re
 import sys
-import threading
 import unicodedata
 from collections.abc import Iterator, Mapping
 from functools import cache
@@ -122,6 +121,8 @@ class InertStream:
     """A text stream that passes everything written through `Neutraliser` (thread-safe)."""
 
     def __init__(self, raw: TextIO) -> None:
+        import threading  # here: outside Actions (every push through the hook) it is not needed
+
         self.raw = raw
         self._neutraliser = Neutraliser()
         self._lock = threading.Lock()
