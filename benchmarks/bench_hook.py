@@ -16,13 +16,18 @@ command sees the same machine state, `--repeats` times each (medians):
 - `dvc status -c`: DVC's comparison of the workspace with the remote;
 - `dvc push`: what DVC's own pre-push hook runs (here: nothing left to push).
 
-The hook runs as pre-commit runs it: its console script in a new process. Every command
-runs with Python's bytecode cache allowed (PYTHONDONTWRITEBYTECODE unset), as installed
-tools run on a user's machine. Each row gives the median and the best run.
+The hook runs as users install it and pre-commit runs it: this checkout is built into a
+wheel and installed (not editable) in a new virtual environment, whose console script
+runs in a new process, with no arguments, in the project's folder. That environment finds
+exp-ci's dependencies (DVC, for the cold and incremental checks) in the running Python's
+site-packages, named by a `.pth` line after its own. Every command runs with Python's
+bytecode cache allowed (PYTHONDONTWRITEBYTECODE unset), as installed tools run on a
+user's machine. Each row gives the median and the best run.
 
 `--before PATH` also times the warm and the no-DVC-change pushes with the exp-ci of
-another checkout (say, `git worktree add PATH REV`, run through PYTHONPATH), in the same
-rounds, so a change is measured against the same machine state.
+another checkout (say, `git worktree add PATH REV`, run through PYTHONPATH by the same
+console script), in the same rounds, so a change is measured against the same machine
+state.
 
     python benchmarks/bench_hook.py [--files 20000] [--repeats 5] [--markdown] [--before PATH]
 """
@@ -47,7 +52,6 @@ sys.path.insert(0, str(REPO_ROOT))
 from tests.helpers.project import environment  # noqa: E402
 
 BIN = Path(sys.executable).parent
-HOOK = str(BIN / "exp-ci-check-pushed")
 DVC = str(BIN / "dvc")
 
 
@@ -97,6 +101,27 @@ def build(folder: Path, files: int, env: Mapping[str, str]) -> tuple[Path, dict[
     return root, {"first": first, "data": second, "docs": docs}
 
 
+def install(folder: Path, env: Mapping[str, str]) -> str:
+    """This checkout installed from a wheel into a new virtual environment; its hook's
+    console script. The environment's `.pth` line makes this Python's packages (DVC and the
+    rest) importable after its own."""
+    import sysconfig
+
+    wheels, venv = folder / "wheels", folder / "venv"
+    pip_wheel = ["-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation"]
+    run(REPO_ROOT, env, sys.executable, *pip_wheel, "-w", str(wheels), str(REPO_ROOT))
+    run(folder, env, sys.executable, "-m", "venv", str(venv))
+    python = str(venv / "bin" / "python")
+    (wheel,) = wheels.glob("exp_ci-*.whl")
+    run(folder, env, python, "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel))
+    purelib = run(
+        folder, env, python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"
+    )
+    deps = sysconfig.get_path("purelib")
+    (Path(purelib.strip()) / "exp_ci_bench_deps.pth").write_text(f"{deps}\n")
+    return str(venv / "bin" / "exp-ci-check-pushed")
+
+
 def pre_push(env: Mapping[str, str], from_ref: str, to_ref: str) -> dict[str, str]:
     """The environment pre-commit gives a pre-push hook for `git push origin main`."""
     return {
@@ -115,6 +140,7 @@ def measure(
     root: Path,
     commits: Mapping[str, str],
     env: Mapping[str, str],
+    hook: str,
     repeats: int,
     before: Path | None = None,
 ) -> dict[str, list[float]]:
@@ -128,21 +154,25 @@ def measure(
 
     def learn_first_push() -> None:
         forget()
-        run(root, {**push_first, "PRE_COMMIT_REMOTE_NAME": "nowhere"}, HOOK)
+        run(root, {**push_first, "PRE_COMMIT_REMOTE_NAME": "nowhere"}, hook)
 
     steps: list[tuple[str, Callable[[], None], Mapping[str, str], list[str]]] = [
-        ("hook cold", forget, push_data, [HOOK]),
-        ("hook incremental", learn_first_push, push_data, [HOOK]),
-        ("hook warm", lambda: None, push_data, [HOOK]),
-        ("hook, no DVC change", lambda: None, push_docs, [HOOK]),
+        ("hook cold", forget, push_data, [hook]),
+        ("hook incremental", learn_first_push, push_data, [hook]),
+        ("hook warm", lambda: None, push_data, [hook]),
+        ("hook, no DVC change", lambda: None, push_docs, [hook]),
         ("dvc status -c", lambda: None, env, [DVC, "status", "-c", "-q"]),
         ("dvc push", lambda: None, env, [DVC, "push", "-q"]),
     ]
     if before is not None:
         old = {"PYTHONPATH": str(before)}
+
+        def learn_before() -> None:  # its memory may be kept elsewhere than today's
+            run(root, {**push_data, **old}, hook)
+
         steps[3:3] = [
-            ("hook warm, before", lambda: None, {**push_data, **old}, [HOOK]),
-            ("hook, no DVC change, before", lambda: None, {**push_docs, **old}, [HOOK]),
+            ("hook warm, before", learn_before, {**push_data, **old}, [hook]),
+            ("hook, no DVC change, before", lambda: None, {**push_docs, **old}, [hook]),
         ]
     times: dict[str, list[float]] = {name: [] for name, *_ in steps}
     run(root, env, DVC, "status", "-c", "-q")  # DVC's own hash cache, as on a used machine
@@ -215,7 +245,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="exp-ci-bench-hook-") as folder:
         env = environment(Path(folder) / "home")
         env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env.pop("PYTHONPATH", None)  # the installed exp-ci, not a checkout on the path
         print(f"# {versions(env)}", flush=True)
+        hook = install(Path(folder), env)
         start = time.perf_counter()
         root, commits = build(Path(folder), args.files, env)
         print(
@@ -224,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         print(f"# load average (1, 5, 15 min) before: {os.getloadavg()}", flush=True)
-        times = measure(root, commits, env, args.repeats, args.before)
+        times = measure(root, commits, env, hook, args.repeats, args.before)
         print(f"# load average after: {os.getloadavg()}", flush=True)
         print(report(times, args.markdown))
     return 0

@@ -26,11 +26,14 @@ from __future__ import annotations
 import contextlib
 import re
 import sys
-import threading
 import unicodedata
 from collections.abc import Iterator, Mapping
 from functools import cache
-from typing import Any, TextIO
+
+from exp_ci.lean_typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the hook imports this module on every push; `typing` is not needed
+    from typing import Any, TextIO
 
 # Characters the runner's culture-sensitive comparisons ignore (NUL and other controls,
 # format characters, combining marks): they break neither `::` nor `##[`.
@@ -118,6 +121,8 @@ class InertStream:
     """A text stream that passes everything written through `Neutraliser` (thread-safe)."""
 
     def __init__(self, raw: TextIO) -> None:
+        import threading  # here: outside Actions (every push through the hook) it is not needed
+
         self.raw = raw
         self._neutraliser = Neutraliser()
         self._lock = threading.Lock()

@@ -18,7 +18,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from exp_ci.hooks.check_pushed import PRE_COMMIT, PRE_PUSH, main, options_from_args
+from exp_ci.hooks.check_pushed import (
+    PRE_COMMIT,
+    PRE_PUSH,
+    main,
+    options_from_args,
+    options_from_environ,
+)
 from exp_ci.hooks.history import parse_raw_diff, parse_raw_log
 from exp_ci.hooks.index import VerifiedIndex, object_key
 from exp_ci.hooks.outputs import DvcFileError, Output, outputs_of, parse_manifest
@@ -450,18 +456,26 @@ def test_staged_data_in_the_local_cache_passes_and_require_remote_asks_the_remot
 
 # --- speed: no DVC for a push without DVC changes, nor for one the index answers ------------
 
-NO_DVC_SCRIPT = """\
+# What such a push does without: DVC, GitPython and PyYAML (hundreds of ms), and standard
+# modules the hook does without when pre-commit runs it with no arguments (a few ms each;
+# subprocess and threading where there is os.posix_spawnp).
+NOT_IMPORTED = ("dvc", "dvc_data", "git", "yaml", "argparse", "typing", "dataclasses", "hashlib")
+NOT_IMPORTED_HERE = (*NOT_IMPORTED, "subprocess", "threading")  # on this (POSIX) machine
+
+NO_DVC_SCRIPT = f"""\
 import json, sys
 from exp_ci.hooks.check_pushed import main
-code = main(sys.argv[1:], json.loads(sys.stdin.read()))
-heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("dvc", "dvc_data", "git"))
-print(json.dumps({"code": code, "imported": heavy}))
+code = main([], json.loads(sys.stdin.read()))
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in {NOT_IMPORTED_HERE!r})
+print(json.dumps({{"code": code, "imported": heavy}}))
 """
 
 
 def run_isolated(root: Path, env, environ: dict[str, str]) -> dict:
+    """The hook as pre-commit runs it (in the repository, no arguments), in a new Python."""
     result = subprocess.run(
-        [sys.executable, "-c", NO_DVC_SCRIPT, "-C", str(root)],
+        [sys.executable, "-c", NO_DVC_SCRIPT],
+        cwd=root,
         input=json.dumps(environ),
         env=env,
         capture_output=True,
@@ -875,6 +889,8 @@ def test_what_is_checked_comes_from_pre_commits_environment(
         from_ref,
         git_remote,
     )
+    if not argv:  # how pre-commit runs the hook: no parser, the same options
+        assert options_from_environ(environ) == options
 
 
 # --- small helpers ---------------------------------------------------------------------------

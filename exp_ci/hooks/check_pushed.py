@@ -12,17 +12,18 @@ project problem such as a DVC file that does not parse.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
 
 from exp_ci.errors import EXIT_CHECK_FAILED, EXIT_OK, UserError, run_guarded
 from exp_ci.hooks import PROG
+from exp_ci.lean_typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
+    import argparse
+
     from exp_ci.adapters.dvc import LocalCache, RemoteLocation
     from exp_ci.adapters.gitcli import GitReader
     from exp_ci.hooks.history import DvcFileVersion
@@ -35,8 +36,9 @@ PRE_COMMIT = "pre-commit"
 PRE_PUSH = "pre-push"
 
 
-# The records here are NamedTuples, not dataclasses: a push that the index answers needs
-# nothing else from this module, and importing `dataclasses` is a sixth of its time.
+# The records here are NamedTuples (`exp_ci.lean_typing`'s), not dataclasses: a push that
+# the index answers needs nothing else from this module, and importing `dataclasses` (or
+# `typing`) is a large part of its time.
 
 
 class CheckOptions(NamedTuple):
@@ -106,22 +108,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def options_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> CheckOptions:
     """Options from the command line, completed from pre-commit's environment variables."""
-    pushing = bool(environ.get("PRE_COMMIT_TO_REF") or environ.get("PRE_COMMIT_REMOTE_NAME"))
-    stage = args.stage or (
-        PRE_COMMIT if environ.get("PRE_COMMIT") == "1" and not pushing else PRE_PUSH
-    )
-    to_ref = (
-        args.to_ref
-        or environ.get("PRE_COMMIT_TO_REF")
-        or environ.get("PRE_COMMIT_LOCAL_BRANCH")
-        or "HEAD"
-    )
-    return CheckOptions(
+    return options_from_environ(environ, args.stage, args.to_ref, args.from_ref)._replace(
         repo=Path(args.repo),
-        stage=stage,
-        to_ref=to_ref,
-        from_ref=args.from_ref or environ.get("PRE_COMMIT_FROM_REF") or None,
-        git_remote=environ.get("PRE_COMMIT_REMOTE_NAME") or None,
         remote=args.remote,
         fix=args.fix,
         allow_offline=args.allow_offline,
@@ -132,14 +120,50 @@ def options_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> C
     )
 
 
+def options_from_environ(
+    environ: Mapping[str, str],
+    stage: str | None = None,
+    to_ref: str | None = None,
+    from_ref: str | None = None,
+) -> CheckOptions:
+    """The stage, refs and Git remote from pre-commit's environment (unless the command line
+    named them); everything else at its default, as when no argument is given."""
+    pushing = bool(environ.get("PRE_COMMIT_TO_REF") or environ.get("PRE_COMMIT_REMOTE_NAME"))
+    return CheckOptions(
+        stage=stage
+        or (PRE_COMMIT if environ.get("PRE_COMMIT") == "1" and not pushing else PRE_PUSH),
+        to_ref=to_ref
+        or environ.get("PRE_COMMIT_TO_REF")
+        or environ.get("PRE_COMMIT_LOCAL_BRANCH")
+        or "HEAD",
+        from_ref=from_ref or environ.get("PRE_COMMIT_FROM_REF") or None,
+        git_remote=environ.get("PRE_COMMIT_REMOTE_NAME") or None,
+    )
+
+
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    environ = os.environ if environ is None else environ
+    argv = sys.argv[1:] if argv is None else argv
+    if argv:
+        options = options_from_args(_parser().parse_args(argv), environ)
+    else:
+        # How pre-commit runs the hook (`pass_filenames: false`, no `args:`): nothing to
+        # parse, so argparse and what it loads (gettext, locale, shutil) stay unimported,
+        # 7-12 ms on this machine of a push that the memory of checked versions answers.
+        options = options_from_environ(environ)
+    return run_guarded(lambda: check_pushed(options), verbose=options.verbose)
+
+
+def _parser() -> argparse.ArgumentParser:
+    import argparse
+
+    from exp_ci.options import add_shared_arguments
+
     parser = argparse.ArgumentParser(
         prog=PROG,
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    from exp_ci.options import add_shared_arguments
-
     add_shared_arguments(
         parser,
         repo_help="the Git repository to check (default: the current folder)",
@@ -147,9 +171,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         quiet_help="print only problems",
     )
     add_arguments(parser)
-    args = parser.parse_args(argv)
-    options = options_from_args(args, os.environ if environ is None else environ)
-    return run_guarded(lambda: check_pushed(options), verbose=args.verbose)
+    return parser
 
 
 def _say(text: str) -> None:

@@ -14,10 +14,10 @@ the hook does on a push whose data the index already knows.
 from __future__ import annotations
 
 import posixpath
-from typing import NamedTuple
 
 from exp_ci.adapters.gitcli import ZERO_SHA, GitReader
 from exp_ci.errors import UserError
+from exp_ci.lean_typing import NamedTuple
 from exp_ci.read.dvcnames import DVC_LOCK, DVC_YAML, is_dvc_file
 
 PATHSPECS = (f":(glob)**/{DVC_LOCK}", ":(glob)**/*.dvc")
