@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,17 @@ from pathlib import Path
 import pytest
 
 from exp_ci.adapters.dvc_fork import Channels, PreloadedDvc, ServerGone, fork_available
+from tests.helpers.project import commit_all, init_project, run, write
+
+# A stage whose command is templated (`${lr}` from params.yaml): DVC parses it with the
+# `${...}` parser that the server builds before its first child.
+TEMPLATED = {
+    "score.py": "import json, sys\n"
+    "json.dump({'score': float(sys.argv[1]) * 2}, open('m.json', 'w'))\n",
+    "params.yaml": "lr: 0.0\n",
+    "dvc.yaml": "stages:\n  score:\n    cmd: python score.py ${lr}\n    deps: [score.py]\n"
+    "    params: [lr]\n    metrics:\n      - m.json:\n          cache: false\n",
+}
 
 
 @pytest.mark.parametrize(
@@ -106,3 +118,43 @@ def test_channels_are_taken_once_and_an_unused_server_is_killed_not_waited_for()
     channels.close()  # the one never taken, the last: no command was sent, it may be importing
     assert channels.take() is None
     assert first._process.wait(timeout=10) == -signal.SIGKILL
+
+
+@pytest.mark.slow
+def test_a_templated_projects_experiments_are_those_python_m_dvc_makes(tmp_path: Path, env):
+    """DVC's `${...}` parser, built in the server, gives each child what it gives
+    `python -m dvc`: the same output, exit code and experiment commit, twice in a row."""
+    forked, plain = tmp_path / "forked", tmp_path / "plain"
+    for root in (forked, plain):
+        init_project(root, env)
+        write(root, TEMPLATED)
+        commit_all(root, "templated project", env)
+    dvc = PreloadedDvc.start()
+    assert dvc is not None, PreloadedDvc.failure
+    try:
+        for name, lr in (("first", "0.1"), ("second", "0.25")):
+            args = ["exp", "run", "--name", name, "--set-param", f"lr={lr}"]
+            ours = dvc.run(forked, args)
+            theirs = subprocess.run(
+                [sys.executable, "-m", "dvc", *args], cwd=plain, capture_output=True, text=True
+            )
+            assert ours == (theirs.returncode, theirs.stdout, theirs.stderr)
+            assert f"python score.py {lr}" in ours[1]
+            files = [_experiment_files(root, name, env) for root in (forked, plain)]
+            assert files[0] == files[1]  # params, dvc.lock, metrics: the same blobs
+            assert json.loads(files[0]["m.json"]) == {"score": float(lr) * 2}
+    finally:
+        dvc.close()
+
+
+def _experiment_files(root: Path, name: str, env) -> dict[str, str]:
+    """The files of experiment `name`'s commit but `.dvc/config` (it names the remote's
+    folder, which differs between the two projects)."""
+    refs = run(root, "git", "for-each-ref", "--format=%(refname)", "refs/exps/", env=env)
+    (ref,) = [line for line in refs.splitlines() if line.endswith(f"/{name}")]
+    paths = run(root, "git", "ls-tree", "-r", "--name-only", ref, env=env).split()
+    return {
+        path: run(root, "git", "show", f"{ref}:{path}", env=env)
+        for path in paths
+        if path != ".dvc/config"
+    }

@@ -303,7 +303,6 @@ def _warn_dirty(git: GitRepository, baseline: str, options: RunOptions) -> None:
 
 
 def run(options: RunOptions) -> int:
-    from exp_ci.read.experiments import open_project
     from exp_ci.runner import preload_dvc
 
     request = plan_request(options)
@@ -311,6 +310,8 @@ def run(options: RunOptions) -> int:
         dvc = preload_dvc(options.jobs, len(request.tasks))  # imports while the checks run
         if dvc is not None:
             stack.callback(dvc.close)
+        from exp_ci.read.experiments import open_project  # its imports overlap DVC's too
+
         git = stack.enter_context(open_project(options.repo))
         _check_history(git, options)
         baseline = git.resolve_commit("HEAD")
