@@ -8,8 +8,16 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from exp_ci.adapters.dvc_fork import Channels, PreloadedDvc, ServerGone, fork_available
+from exp_ci.adapters.dvc_fork import (
+    Channels,
+    PreloadedDvc,
+    ServerGone,
+    fork_available,
+    memoize_safe_loads,
+)
 from tests.helpers.project import commit_all, init_project, run, write
 
 # A stage whose command is templated (`${lr}` from params.yaml): DVC parses it with the
@@ -158,3 +166,101 @@ def _experiment_files(root: Path, name: str, env) -> dict[str, str]:
         for path in paths
         if path != ".dvc/config"
     }
+
+
+# --- the server's YAML memo: a repeat gives what the parser gives ------------------------
+
+_PIECES = st.sampled_from(
+    [
+        "a",
+        "b: ",
+        "- ",
+        "\n",
+        "  ",
+        "&x ",
+        "*x",
+        "[",
+        "]",
+        "{",
+        "}",
+        ", ",
+        "1",
+        "007",
+        "1.5",
+        ".inf",
+        "0x1F",
+        "true",
+        "null",
+        "~",
+        "'q'",
+        '"\\u00e9"',
+        "# c",
+        "2001-12-14",
+        ":",
+        "? ",
+        "|\n  ",
+        "%YAML 1.1\n---\n",
+        "---\n",
+    ]
+)
+
+
+def _memoized_yaml() -> type:
+    """A YAML class with the memo, counting the parses it passes on to ruamel's `load`."""
+    from ruamel.yaml import YAML
+
+    class Counting(YAML):
+        parses = 0
+
+        def load(self, stream):
+            Counting.parses += 1
+            return super().load(stream)
+
+    class Memoized(Counting):  # the memo on a subclass: ruamel's own class stays as it is
+        pass
+
+    memoize_safe_loads(Memoized)
+    return Memoized
+
+
+def _outcome(load, text: str) -> str:
+    """What a load gives, types included (`1`, `1.0` and `True` differ), or what it raises."""
+    try:
+        return repr(load(text))
+    except Exception as error:
+        return f"{type(error).__name__}: {error}"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_PIECES, max_size=30).map("".join))
+def test_a_memoized_safe_load_gives_what_the_parser_gives_each_time(text: str) -> None:
+    from ruamel.yaml import YAML
+
+    memoized = _memoized_yaml()
+    parsed = _outcome(YAML(typ="safe").load, text)
+    assert [_outcome(memoized(typ="safe").load, text) for _ in range(3)] == [parsed] * 3
+
+
+def test_each_memoized_load_is_its_own_copy_with_its_aliases_shared() -> None:
+    memoized = _memoized_yaml()
+    text = "a: &x [1, 2]\nb: *x\nc: {d: 1}\n"
+    first = memoized(typ="safe").load(text)
+    first["a"].append(3)
+    first["c"]["d"] = 9
+    second = memoized(typ="safe").load(text)
+    assert second == {"a": [1, 2], "b": [1, 2], "c": {"d": 1}}
+    assert second["a"] is second["b"]
+
+
+def test_a_repeated_text_is_parsed_once_but_round_trip_loads_and_streams_each_time() -> None:
+    import io
+
+    memoized = _memoized_yaml()
+    text = "a: 1  # kept\n"
+    for _ in range(3):
+        memoized(typ="safe").load(text)
+    assert memoized.parses == 1
+    for _ in range(2):
+        assert memoized(typ="rt").load(text).ca.items  # comments: only a parse has them
+        memoized(typ="safe").load(io.StringIO(text))
+    assert memoized.parses == 5
