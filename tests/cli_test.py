@@ -38,7 +38,7 @@ def test_no_command_is_a_usage_error(capsys):
 
 
 @pytest.mark.slow  # starts processes
-def test_help_starts_without_importing_git_dvc_or_github():
+def test_help_starts_without_importing_git_dvc_github_or_other_commands():
     code = (
         "import sys, contextlib, io\n"
         "from exp_ci.cli import main\n"
@@ -47,11 +47,14 @@ def test_help_starts_without_importing_git_dvc_or_github():
         "heavy = ('git', 'dvc', 'github', 'tabulate', 'yaml', 'ruamel')\n"
         "heavy = [m for m in heavy if m in sys.modules]\n"
         "print(','.join(heavy))\n"
+        "print(','.join(sorted(m for m in sys.modules if m.startswith('exp_ci.commands.'))))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
-    assert result.stdout.strip() == ""
+    heavy, commands = result.stdout.split("\n")[:2]
+    assert heavy == ""
+    assert commands == "exp_ci.commands.common,exp_ci.commands.show"  # the others: not built
 
 
 @pytest.mark.parametrize(

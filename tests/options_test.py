@@ -104,7 +104,7 @@ def test_every_command_parses_its_bare_command_line_into_its_defaults(command):
     module = cli._command_module(command)
     positional, value = REQUIRED.get(command, (None, None))
     argv = [command] if value is None else [command, value]
-    options = cli._options(module, cli.build_parser().parse_args(argv))
+    options = cli._options(module, cli.build_parser(argv[0]).parse_args(argv))
     for field in dataclasses.fields(options):
         if field.name == "repo":
             assert options.repo == Path()
