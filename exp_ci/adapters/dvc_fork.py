@@ -256,6 +256,14 @@ class Channels:
         with self._lock:
             return self._left.pop(0) if self._left else None
 
+    def keep(self, count: int) -> None:
+        """Close the channels beyond the first `count` (a plan with fewer experiments than
+        --jobs; with none, the server is killed: it may still be importing)."""
+        with self._lock:
+            extra, self._left = self._left[count:], self._left[:count]
+        for channel in extra:
+            channel.close()
+
     def close(self) -> None:
         while (channel := self.take()) is not None:
             channel.close()

@@ -305,11 +305,11 @@ def _warn_dirty(git: GitRepository, baseline: str, options: RunOptions) -> None:
 def run(options: RunOptions) -> int:
     from exp_ci.runner import preload_dvc
 
-    request = plan_request(options)
     with contextlib.ExitStack() as stack:
-        dvc = preload_dvc(options.jobs, len(request.tasks))  # imports while the checks run
-        if dvc is not None:
-            stack.callback(dvc.close)
+        dvc = preload_dvc(options.jobs)  # imports while the plan is made and checked
+        stack.callback(dvc.close)
+        request = plan_request(options)
+        dvc.keep(min(options.jobs, len(request.tasks)))
         from exp_ci.read.experiments import open_project  # its imports overlap DVC's too
 
         git = stack.enter_context(open_project(options.repo))
@@ -361,7 +361,7 @@ def _run(
     request: SweepRequest,
     options: RunOptions,
     kept: Mapping[str, str],
-    dvc: Channels | None,
+    dvc: Channels,
 ) -> list[Outcome]:
     from exp_ci.progress import choose_reporter
     from exp_ci.runner import Outcome, experiment_ref, run_tasks
