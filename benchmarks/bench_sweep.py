@@ -11,11 +11,14 @@ order, runs the same `--points` experiments three ways:
 and reports the median wall time of each, the ratios to the loop, and the share of the
 machine's limit (all points' CPU seconds spread over the cores) that `--jobs 2` reaches.
 Then the same for a `--short-cpu` step (loop and `--jobs 1`): the per-experiment overhead,
-the median wall time per point minus the stage command's own wall time run alone. Every variant must
-leave exactly `--points` new experiments, or the benchmark stops. Each run sets a `salt`
-param of its own, so DVC's run-cache never skips a training. The workspace is reset
-(untimed) after the loop, which leaves its last experiment there. The machine may be
-shared: the load average is printed before and after, and medians damp the noise.
+the median wall time per point minus the stage command's own wall time run alone. That
+average includes the sweep's one-time start (exp-ci's preloaded DVC imports DVC once), so
+`--jobs 1` also runs twice as many points: the slope between the two sizes, minus the stage,
+is the overhead of each further experiment, and the intercept the sweep's start. Every run
+must leave exactly as many new experiments as it has points, or the benchmark stops. Each
+run sets a `salt` param of its own, so DVC's run-cache never skips a training. The workspace
+is reset (untimed) after the loop, which leaves its last experiment there. The machine may
+be shared: the load average is printed before and after, and medians damp the noise.
 
     python benchmarks/bench_sweep.py [--points 8] [--cpu 1.0] [--short-cpu 0.05] [--repeats 5]
         [--markdown]
@@ -123,18 +126,24 @@ def stage_seconds(root: Path, env: Mapping[str, str], repeats: int) -> float:
 
 
 def measure(
-    root: Path, env: Mapping[str, str], values: list[str], variants: tuple[str, ...], repeats: int
+    root: Path,
+    env: Mapping[str, str],
+    values: list[str],
+    variants: tuple[str, ...],
+    repeats: int,
+    tag: str = "",
 ) -> dict[str, list[float]]:
+    """Wall times of each variant; `tag` keeps names and salts apart from other calls'."""
     times: dict[str, list[float]] = {variant: [] for variant in variants}
     for repeat in range(repeats):
         shift = repeat % len(variants)
         for variant in variants[shift:] + variants[:shift]:
-            name = f"{variant.replace(' ', '')}-{root.name}-r{repeat}"
+            name = f"{variant.replace(' ', '')}-{root.name}{tag}-r{repeat}"
             seconds = timed(variant, root, env, values, name)
             times[variant].append(seconds)
             load = os.getloadavg()[0]  # the machine may be shared: each run says how busy
             print(
-                f"  {root.name} {repeat + 1}: {variant:7} {seconds:6.2f} s  (load {load:.2f})",
+                f"  {root.name}{tag} {repeat + 1}: {variant:7} {seconds:6.2f} s  (load {load:.2f})",
                 file=sys.stderr,
             )
     return times
@@ -162,6 +171,8 @@ def main() -> None:
         load_before = os.getloadavg()
         times = measure(root, env, values, VARIANTS, args.repeats)
         short_times = measure(short, env, values, ("loop", "jobs 1"), args.repeats)
+        doubled = [f"{0.1 * i:.1f}" for i in range(1, 2 * args.points + 1)]
+        double_times = measure(short, env, doubled, ("jobs 1",), args.repeats, "x2")["jobs 1"]
         stage = stage_seconds(short, env, args.repeats)
         load_after = os.getloadavg()
 
@@ -197,6 +208,16 @@ def main() -> None:
         f"--jobs 1 {overhead['jobs 1']:.2f} s (target ≤ 0.40), loop of `dvc exp run` "
         f"{overhead['loop']:.2f} s; --jobs 1 runs at "
         f"{stage / (stage + overhead['jobs 1']):.0%} of the one-core limit"
+    )
+    # The slope over N and 2N points: what each further experiment costs; the intercept:
+    # what the sweep costs once, whatever its size.
+    single, double = statistics.median(short_times["jobs 1"]), statistics.median(double_times)
+    slope = (double - single) / args.points
+    print(
+        f"--jobs 1 over {args.points} and {2 * args.points} points: {single:.2f} s and "
+        f"{double:.2f} s (runs: {', '.join(f'{t:.1f}' for t in double_times)}); each further "
+        f"experiment {slope:.2f} s, an overhead of {slope - stage:.2f} s over the step; the "
+        f"sweep's one-time start {single - args.points * slope:.2f} s"
     )
     if args.markdown:
         print("\n| Variant | Median wall time | Ratio to the loop | Target |")
