@@ -67,6 +67,7 @@ stages:
 """
 
 VARIANTS = ("loop", "jobs 1", "jobs 2")
+SHORT_VARIANTS = ("loop", "jobs 1", "jobs 1 x2")
 
 
 def build_project(root: Path, env: Mapping[str, str], cpu: float) -> None:
@@ -126,24 +127,23 @@ def stage_seconds(root: Path, env: Mapping[str, str], repeats: int) -> float:
 
 
 def measure(
-    root: Path,
-    env: Mapping[str, str],
-    values: list[str],
-    variants: tuple[str, ...],
-    repeats: int,
-    tag: str = "",
+    root: Path, env: Mapping[str, str], points: int, variants: tuple[str, ...], repeats: int
 ) -> dict[str, list[float]]:
-    """Wall times of each variant; `tag` keeps names and salts apart from other calls'."""
+    """Wall times of each variant, run in a rotating order (this machine's speed drifts
+    over minutes: each round has every variant). A variant ending in `x2` runs twice the
+    points."""
     times: dict[str, list[float]] = {variant: [] for variant in variants}
     for repeat in range(repeats):
         shift = repeat % len(variants)
         for variant in variants[shift:] + variants[:shift]:
-            name = f"{variant.replace(' ', '')}-{root.name}{tag}-r{repeat}"
+            name = f"{variant.replace(' ', '')}-{root.name}-r{repeat}"
+            size = 2 * points if variant.endswith("x2") else points
+            values = [f"{0.1 * i:.1f}" for i in range(1, size + 1)]
             seconds = timed(variant, root, env, values, name)
             times[variant].append(seconds)
             load = os.getloadavg()[0]  # the machine may be shared: each run says how busy
             print(
-                f"  {root.name}{tag} {repeat + 1}: {variant:7} {seconds:6.2f} s  (load {load:.2f})",
+                f"  {root.name} {repeat + 1}: {variant:9} {seconds:6.2f} s  (load {load:.2f})",
                 file=sys.stderr,
             )
     return times
@@ -167,12 +167,9 @@ def main() -> None:
         short = Path(folder) / "short"
         build_project(root, env, args.cpu)
         build_project(short, env, args.short_cpu)
-        values = [f"{0.1 * i:.1f}" for i in range(1, args.points + 1)]
         load_before = os.getloadavg()
-        times = measure(root, env, values, VARIANTS, args.repeats)
-        short_times = measure(short, env, values, ("loop", "jobs 1"), args.repeats)
-        doubled = [f"{0.1 * i:.1f}" for i in range(1, 2 * args.points + 1)]
-        double_times = measure(short, env, doubled, ("jobs 1",), args.repeats, "x2")["jobs 1"]
+        times = measure(root, env, args.points, VARIANTS, args.repeats)
+        short_times = measure(short, env, args.points, SHORT_VARIANTS, args.repeats)
         stage = stage_seconds(short, env, args.repeats)
         load_after = os.getloadavg()
 
@@ -200,8 +197,8 @@ def main() -> None:
         f"cores): --jobs 2 reaches {limit / medians['jobs 2']:.0%} of it"
     )
     overhead = {
-        variant: statistics.median(values) / args.points - stage
-        for variant, values in short_times.items()
+        variant: statistics.median(short_times[variant]) / args.points - stage
+        for variant in ("loop", "jobs 1")
     }
     print(
         f"per-experiment overhead ({args.short_cpu:g} s step; the step alone {stage:.2f} s): "
@@ -211,6 +208,7 @@ def main() -> None:
     )
     # The slope over N and 2N points: what each further experiment costs; the intercept:
     # what the sweep costs once, whatever its size.
+    double_times = short_times["jobs 1 x2"]
     single, double = statistics.median(short_times["jobs 1"]), statistics.median(double_times)
     slope = (double - single) / args.points
     print(
