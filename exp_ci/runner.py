@@ -109,12 +109,10 @@ def run_tasks(
     tasks: Sequence[Task],
     jobs: int,
     reporter: Reporter,
-    dvc: Channels | None = None,
+    channels: Channels,
 ) -> list[Outcome]:
-    """Run every task, `jobs` at a time; the outcomes in task order. `dvc`: channels to a
-    preloaded DVC started earlier (`preload_dvc`), one per worker; else started here."""
-    from exp_ci.adapters.dvc_fork import Channels
-
+    """Run every task, `jobs` at a time; the outcomes in task order. `channels`: to the
+    preloaded DVC the caller started (`preload_dvc`) and closes, one per worker."""
     base = git.dvc_root / SCRATCH_FOLDER
     log_dir = base / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -123,7 +121,6 @@ def run_tasks(
         pending.put(task)
     sweep = _Sweep(git, baseline, pending, reporter, log_dir)
     count = max(1, min(jobs, len(tasks)))
-    channels = dvc or Channels(count)
     workers = [
         threading.Thread(target=sweep.work, args=(base, channels.take()), daemon=True)
         for _ in range(count)
@@ -142,8 +139,6 @@ def run_tasks(
         raise
     finally:
         reporter.end()
-        if dvc is None:
-            channels.close()
     if sweep.crash is not None:
         raise sweep.crash
     order = {task.name: position for position, task in enumerate(tasks)}
