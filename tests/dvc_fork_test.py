@@ -116,6 +116,27 @@ def test_shared_channels_each_run_commands_and_the_server_ends_with_the_last(
 
 
 @pytest.mark.slow
+def test_channels_a_plan_does_not_need_cost_the_server_no_fork(tmp_path: Path) -> None:
+    """`--jobs 4` for a plan of one: the three channels closed before the server has
+    finished importing get no serving fork of their own (each would be a copy of a
+    process holding all of DVC, made before the first experiment can start)."""
+    import psutil
+
+    channels = Channels(4)
+    channels.keep(1)
+    kept = channels.take()
+    assert kept is not None, PreloadedDvc.failure
+    assert channels.take() is None
+    try:
+        assert kept.run(tmp_path, ["--version"])[0] == 0  # served, so past its imports
+        server = psutil.Process(kept._process.pid)
+        assert server.children() == []  # no helper, live or ended, beside the served command
+    finally:
+        kept.close()
+    assert kept._process.wait(timeout=10) == 0
+
+
+@pytest.mark.slow
 def test_channels_are_taken_once_and_an_unused_server_is_killed_not_waited_for() -> None:
     import signal
 

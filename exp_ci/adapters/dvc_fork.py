@@ -308,6 +308,8 @@ def serve(*fds: int) -> NoReturn:
     channels = [(fds[i], fds[i + 1]) for i in range(0, len(fds), 2)]
     helpers = []
     for number, channel in enumerate(channels[1:], 1):
+        if _closed_unused(channel[0]):  # Channels.keep: the plan needs fewer workers
+            continue
         pid = os.fork()
         if pid == 0:
             for other in channels[:number] + channels[number + 1 :]:
@@ -324,6 +326,17 @@ def serve(*fds: int) -> NoReturn:
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, 0)
     os._exit(0)  # nothing left to flush: skip tearing down everything imported (~0.15 s)
+
+
+def _closed_unused(request_fd: int) -> bool:
+    """True when the channel's client closed it without a request (its pipe hung up, with
+    nothing to read): a fork to serve it would only read that end."""
+    import select
+
+    poller = select.poll()
+    poller.register(request_fd, select.POLLIN)
+    events = dict(poller.poll(0)).get(request_fd, 0)
+    return bool(events & select.POLLHUP) and not events & select.POLLIN
 
 
 def _serve_channel(request_fd: int, reply_fd: int) -> None:
